@@ -1,0 +1,73 @@
+"""The audit log of administrative changes; each entry is written with its event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Index, String
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from frontdesk.core.clock import utcnow
+from frontdesk.core.db import Base, actor_of
+from frontdesk.core.events import emit, jsonable
+from frontdesk.core.ids import new_id
+from frontdesk.core.logs import request_id_var
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_subject", "tenant_id", "subject_type", "subject_id"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=new_id)
+    tenant_id: Mapped[UUID | None]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(60))
+    subject_type: Mapped[str] = mapped_column(String(60))
+    subject_id: Mapped[UUID | None]
+    changes: Mapped[dict[str, Any]]
+    request_id: Mapped[str | None] = mapped_column(String(64))
+
+
+def delta_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """`{field: [before, after]}` for every field whose JSON value changed."""
+    old, new = jsonable(before), jsonable(after)
+    return {key: [old.get(key), new.get(key)] for key in new if old.get(key) != new.get(key)}
+
+
+def record_change(
+    session: AsyncSession,
+    *,
+    subject_type: str,
+    action: str,
+    tenant_id: UUID | None,
+    subject_id: UUID | None,
+    snapshot: dict[str, Any],
+    delta: dict[str, Any] | None = None,
+) -> None:
+    """Audit a change and emit its domain event, both in the caller's transaction."""
+    session.add(
+        AuditEntry(
+            id=new_id(),
+            tenant_id=tenant_id,
+            at=utcnow(),
+            actor=actor_of(session),
+            action=action,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            changes=jsonable(delta if delta is not None else snapshot),
+            request_id=request_id_var.get(),
+        )
+    )
+    emit(
+        session,
+        subject_type=subject_type,
+        action=action,
+        tenant_id=tenant_id,
+        subject_id=subject_id,
+        snapshot=snapshot,
+        delta=delta,
+    )

@@ -1,0 +1,155 @@
+"""Domain events through a transactional outbox: written with the change, relayed after commit.
+
+An event row is added to the same session as the change it describes, so it exists exactly when
+the change does. The relay reads unpublished rows in id order (UUIDv7, so in commit-ish order per
+writer), hands them to the sinks and marks them published; a crash between delivery and marking
+re-delivers, and every event carries a stable id for consumers to de-duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import anyio
+from pydantic_core import to_jsonable_python
+from sqlalchemy import Index, String, Text, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column
+
+from frontdesk.core.clock import utcnow
+from frontdesk.core.config import get_settings
+from frontdesk.core.db import Base, actor_of
+from frontdesk.core.ids import new_id
+from frontdesk.core.logs import get_logger, request_id_var
+
+log = get_logger(__name__)
+
+
+class OutboxEvent(Base):
+    __tablename__ = "event_outbox"
+    __table_args__ = (Index("ix_event_outbox_unpublished", "published_at", "id"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=new_id)
+    type: Mapped[str] = mapped_column(String(200))
+    tenant_id: Mapped[UUID | None] = mapped_column(index=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    subject_type: Mapped[str] = mapped_column(String(60))
+    subject_id: Mapped[UUID | None]
+    snapshot: Mapped[dict[str, Any]]
+    delta: Mapped[dict[str, Any]]
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    def envelope(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "tenant_id": str(self.tenant_id) if self.tenant_id else None,
+            "occurred_at": self.occurred_at.isoformat(),
+            "actor": self.actor,
+            "subject_type": self.subject_type,
+            "subject_id": str(self.subject_id) if self.subject_id else None,
+            "snapshot": self.snapshot,
+            "delta": self.delta,
+            "request_id": self.request_id,
+        }
+
+
+def jsonable(value: Any) -> Any:
+    return to_jsonable_python(value)
+
+
+def emit(
+    session: AsyncSession,
+    *,
+    subject_type: str,
+    action: str,
+    tenant_id: UUID | None,
+    subject_id: UUID | None,
+    snapshot: dict[str, Any],
+    delta: dict[str, Any] | None = None,
+) -> OutboxEvent:
+    event = OutboxEvent(
+        id=new_id(),
+        type=f"{get_settings().event_exchange}.{subject_type}.{action}",
+        tenant_id=tenant_id,
+        occurred_at=utcnow(),
+        actor=actor_of(session),
+        subject_type=subject_type,
+        subject_id=subject_id,
+        snapshot=jsonable(snapshot),
+        delta=jsonable(delta or {}),
+        request_id=request_id_var.get(),
+    )
+    session.add(event)
+    return event
+
+
+EventSink = Callable[[Sequence[dict[str, Any]]], Awaitable[None]]
+
+
+@dataclass
+class JsonLinesSink:
+    """Appends each event as one JSON line: the embedded default's event stream."""
+
+    path: Path
+    _lock: anyio.Lock = field(default_factory=anyio.Lock)
+
+    async def __call__(self, events: Sequence[dict[str, Any]]) -> None:
+        if not events:
+            return
+        lines = "".join(json.dumps(event, separators=(",", ":")) + "\n" for event in events)
+        async with self._lock:
+            await anyio.to_thread.run_sync(self._append, lines)
+
+    def _append(self, lines: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(lines)
+            handle.flush()
+
+
+async def relay_batch(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sinks: Sequence[EventSink],
+    batch_size: int = 200,
+) -> int:
+    """Deliver one batch of unpublished events to every sink; returns how many were published."""
+    async with sessionmaker() as session:
+        statement = (
+            select(OutboxEvent)
+            .where(OutboxEvent.published_at.is_(None))
+            .order_by(OutboxEvent.id)
+            .limit(batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        events = list((await session.scalars(statement)).all())
+        if not events:
+            await session.rollback()
+            return 0
+        envelopes = [event.envelope() for event in events]
+        try:
+            for sink in sinks:
+                await sink(envelopes)
+        except Exception as exc:
+            log.warning("event_relay_failed", error=str(exc), count=len(events))
+            for event in events:
+                event.attempts += 1
+                event.last_error = str(exc)[:2000]
+            await session.commit()
+            return 0
+        now = utcnow()
+        for event in events:
+            event.attempts += 1
+            event.published_at = now
+        await session.commit()
+        return len(events)

@@ -1,0 +1,139 @@
+"""Keyset pagination: `limit` + opaque `cursor` in, `next_cursor` out; stable under inserts."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel
+from sqlalchemy import Select, and_, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from frontdesk.core.errors import BadRequest, InvalidCursor, InvalidSort
+
+T = TypeVar("T")
+ItemT = TypeVar("ItemT")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class PagePublic(BaseModel, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class SortOrder:
+    """A validated `sort` parameter: a column name and its direction, `-name` meaning descending."""
+
+    name: str
+    column: InstrumentedAttribute[Any]
+    descending: bool
+
+
+def parse_sort(
+    sort: str | None, allowed: dict[str, InstrumentedAttribute[Any]], default: str
+) -> SortOrder:
+    raw = sort or default
+    descending = raw.startswith("-")
+    name = raw.lstrip("-")
+    if name not in allowed:
+        raise InvalidSort(f"cannot sort by {name!r}", allowed=sorted(allowed))
+    return SortOrder(name=raw, column=allowed[name], descending=descending)
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+def _decode_value(raw: Any, python_type: type) -> Any:
+    if python_type is datetime:
+        parsed = datetime.fromisoformat(str(raw))
+        if parsed.tzinfo is None:
+            raise ValueError("naive")
+        return parsed
+    if python_type is UUID:
+        return UUID(str(raw))
+    if python_type is int:
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            raise ValueError("not an int")
+        return raw
+    if python_type is str:
+        if not isinstance(raw, str):
+            raise ValueError("not a string")
+        return raw
+    raise ValueError(f"unsupported cursor type {python_type}")
+
+
+def encode_cursor(order: SortOrder, sort_value: Any, row_id: UUID) -> str:
+    payload = json.dumps([order.name, _encode_value(sort_value), str(row_id)])
+    return base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, order: SortOrder) -> tuple[Any, UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        name, raw_value, raw_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if name != order.name:
+            raise InvalidCursor("the cursor belongs to another sort order")
+        python_type = order.column.type.python_type
+        return _decode_value(raw_value, python_type), UUID(str(raw_id))
+    except InvalidCursor:
+        raise
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor("the cursor is malformed") from exc
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}")
+    return limit
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: Select[T],
+    *,
+    order: SortOrder,
+    id_column: InstrumentedAttribute[UUID],
+    limit: int,
+    cursor: str | None,
+) -> Page[T]:
+    """One keyset page of `statement` (one entity per row), ordered by the sort column, then id."""
+    check_limit(limit)
+    column, descending = order.column, order.descending
+    if cursor:
+        after_value, after_id = decode_cursor(cursor, order)
+        if descending:
+            condition = or_(column < after_value, and_(column == after_value, id_column < after_id))
+        else:
+            condition = or_(column > after_value, and_(column == after_value, id_column > after_id))
+        statement = statement.where(condition)
+    if descending:
+        statement = statement.order_by(column.desc(), id_column.desc())
+    else:
+        statement = statement.order_by(column.asc(), id_column.asc())
+    rows = list((await session.scalars(statement.limit(limit + 1))).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(order, getattr(last, column.key), getattr(last, id_column.key))
+    return Page(items=rows, next_cursor=next_cursor)

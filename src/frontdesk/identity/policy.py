@@ -1,0 +1,76 @@
+"""Who may do what: the one table every route consults (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from frontdesk.core.errors import Forbidden
+
+
+class Role(StrEnum):
+    """A principal's standing in one tenant: a member's role, or `contact` for a customer."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    AGENT = "agent"
+    LIGHT_AGENT = "light_agent"
+    CONTACT = "contact"
+
+
+class Action(StrEnum):
+    TENANT_READ = "tenant.read"
+    TENANT_UPDATE = "tenant.update"
+    AUDIT_READ = "audit.read"
+    MEMBER_READ = "member.read"
+    MEMBER_MANAGE = "member.manage"
+    GROUP_READ = "group.read"
+    GROUP_MANAGE = "group.manage"
+    CONTACT_READ = "contact.read"
+    CONTACT_WRITE = "contact.write"
+    CONTACT_DELETE = "contact.delete"
+    ORGANIZATION_READ = "organization.read"
+    ORGANIZATION_WRITE = "organization.write"
+    ORGANIZATION_DELETE = "organization.delete"
+    TOKEN_OWN = "token.own"
+    TOKEN_MANAGE_ALL = "token.manage_all"
+
+
+ADMINS = frozenset({Role.OWNER, Role.ADMIN})
+AGENTS = ADMINS | {Role.AGENT}
+STAFF = AGENTS | {Role.LIGHT_AGENT}
+EVERYONE = STAFF | {Role.CONTACT}
+
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.TENANT_READ: EVERYONE,
+    Action.TENANT_UPDATE: ADMINS,
+    Action.AUDIT_READ: ADMINS,
+    Action.MEMBER_READ: STAFF,
+    Action.MEMBER_MANAGE: ADMINS,
+    Action.GROUP_READ: STAFF,
+    Action.GROUP_MANAGE: ADMINS,
+    Action.CONTACT_READ: STAFF,
+    Action.CONTACT_WRITE: AGENTS,
+    Action.CONTACT_DELETE: ADMINS,
+    Action.ORGANIZATION_READ: STAFF,
+    Action.ORGANIZATION_WRITE: AGENTS,
+    Action.ORGANIZATION_DELETE: ADMINS,
+    Action.TOKEN_OWN: STAFF,
+    Action.TOKEN_MANAGE_ALL: ADMINS,
+}
+
+
+def can(role: Role, action: Action) -> bool:
+    return role in PERMISSIONS[action]
+
+
+def authorize(role: Role, action: Action) -> None:
+    if not can(role, action):
+        raise Forbidden(f"the {role.value} role may not {action.value}", action=action.value)
+
+
+def authorize_role_change(actor_role: Role, granted: Role | None, revoked: Role | None) -> None:
+    """Only an owner may make or unmake owners; admins manage every other role."""
+    authorize(actor_role, Action.MEMBER_MANAGE)
+    touches_owner = Role.OWNER in (granted, revoked)
+    if touches_owner and actor_role is not Role.OWNER:
+        raise Forbidden("only an owner may grant or revoke the owner role")

@@ -1,0 +1,126 @@
+"""Every identity query; tenant-owned ones start from `scoped`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.core.repository import scoped
+from frontdesk.identity.models import (
+    ApiToken,
+    Contact,
+    ContactEmail,
+    GroupMember,
+    Membership,
+    OrganizationDomain,
+    User,
+    WebSession,
+)
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+async def user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+async def membership_of(session: AsyncSession, tenant_id: UUID, user_id: UUID) -> Membership | None:
+    return await session.scalar(scoped(Membership, tenant_id).where(Membership.user_id == user_id))
+
+
+async def contact_of_user(session: AsyncSession, tenant_id: UUID, user_id: UUID) -> Contact | None:
+    return await session.scalar(scoped(Contact, tenant_id).where(Contact.user_id == user_id))
+
+
+async def count_owners(session: AsyncSession, tenant_id: UUID) -> int:
+    statement = (
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.tenant_id == tenant_id, Membership.role == "owner")
+    )
+    return int(await session.scalar(statement) or 0)
+
+
+async def contact_emails(
+    session: AsyncSession, tenant_id: UUID, contact_ids: Sequence[UUID]
+) -> dict[UUID, list[str]]:
+    """Email addresses per contact, primary first, in one query."""
+    if not contact_ids:
+        return {}
+    rows = await session.execute(
+        select(ContactEmail.contact_id, ContactEmail.email)
+        .where(ContactEmail.tenant_id == tenant_id, ContactEmail.contact_id.in_(contact_ids))
+        .order_by(ContactEmail.contact_id, ContactEmail.is_primary.desc(), ContactEmail.email)
+    )
+    emails: dict[UUID, list[str]] = {contact_id: [] for contact_id in contact_ids}
+    for contact_id, email in rows:
+        emails[contact_id].append(email)
+    return emails
+
+
+async def contact_id_by_email(session: AsyncSession, tenant_id: UUID, email: str) -> UUID | None:
+    return await session.scalar(
+        select(ContactEmail.contact_id).where(
+            ContactEmail.tenant_id == tenant_id, ContactEmail.email == normalize_email(email)
+        )
+    )
+
+
+async def organization_domains(
+    session: AsyncSession, tenant_id: UUID, organization_ids: Sequence[UUID]
+) -> dict[UUID, list[str]]:
+    if not organization_ids:
+        return {}
+    rows = await session.execute(
+        select(OrganizationDomain.organization_id, OrganizationDomain.domain)
+        .where(
+            OrganizationDomain.tenant_id == tenant_id,
+            OrganizationDomain.organization_id.in_(organization_ids),
+        )
+        .order_by(OrganizationDomain.domain)
+    )
+    domains: dict[UUID, list[str]] = {organization_id: [] for organization_id in organization_ids}
+    for organization_id, domain in rows:
+        domains[organization_id].append(domain)
+    return domains
+
+
+async def organization_for_domain(
+    session: AsyncSession, tenant_id: UUID, domain: str
+) -> UUID | None:
+    return await session.scalar(
+        select(OrganizationDomain.organization_id).where(
+            OrganizationDomain.tenant_id == tenant_id, OrganizationDomain.domain == domain.lower()
+        )
+    )
+
+
+async def users_by_id(session: AsyncSession, user_ids: Sequence[UUID]) -> dict[UUID, User]:
+    if not user_ids:
+        return {}
+    users = await session.scalars(select(User).where(User.id.in_(set(user_ids))))
+    return {user.id: user for user in users}
+
+
+async def group_members(
+    session: AsyncSession, tenant_id: UUID, group_id: UUID
+) -> list[GroupMember]:
+    result = await session.scalars(
+        scoped(GroupMember, tenant_id)
+        .where(GroupMember.group_id == group_id)
+        .order_by(GroupMember.id)
+    )
+    return list(result.all())
+
+
+async def live_session(session: AsyncSession, token_digest: str) -> WebSession | None:
+    return await session.scalar(select(WebSession).where(WebSession.token_digest == token_digest))
+
+
+async def api_token_by_digest(session: AsyncSession, token_digest: str) -> ApiToken | None:
+    return await session.scalar(select(ApiToken).where(ApiToken.token_digest == token_digest))

@@ -1,0 +1,10 @@
+"""Every table, for Alembic and the schema tests: importing the domains' models registers them."""
+
+from frontdesk.core import audit, events, idempotency
+from frontdesk.core.db import Base
+from frontdesk.identity import models as identity_models
+from frontdesk.tenancy import models as tenancy_models
+
+metadata = Base.metadata
+
+__all__ = ["audit", "events", "idempotency", "identity_models", "metadata", "tenancy_models"]

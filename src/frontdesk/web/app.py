@@ -1,0 +1,147 @@
+"""The application: routers, middleware, error handlers, OpenAPI and the process lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+import frontdesk
+from frontdesk.core.config import Settings, get_settings
+from frontdesk.core.db import create_engine, create_sessionmaker
+from frontdesk.core.logs import configure_logging
+from frontdesk.core.migrations import is_current
+from frontdesk.core.patch import PATCH_MODELS
+from frontdesk.identity.routes import auth, contacts, groups, members, organizations, tokens
+from frontdesk.tenancy import routes as tenancy_routes
+from frontdesk.web.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from frontdesk.web.problems import PROBLEM_JSON, ProblemDetails, install_problem_handlers
+from frontdesk.worker import run_worker
+
+API_ROUTERS = [
+    auth.router,
+    tenancy_routes.admin_router,
+    tenancy_routes.tenant_router,
+    members.router,
+    groups.router,
+    contacts.router,
+    organizations.router,
+    tokens.router,
+]
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}},
+    }
+    for status, description in {
+        400: "Bad request",
+        401: "Not authenticated",
+        403: "Not allowed",
+        404: "Not found",
+        405: "Method not allowed",
+        409: "Conflict",
+        412: "Precondition failed",
+        413: "Body too large",
+        415: "Unsupported media type",
+        422: "Invalid request",
+        429: "Too many requests",
+        503: "Service unavailable",
+    }.items()
+}
+
+
+def _run_embedded_worker(settings: Settings) -> bool:
+    return settings.embedded_worker if settings.embedded_worker is not None else settings.is_sqlite
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = create_engine(settings.db_url)
+    app.state.engine = engine
+    app.state.sessionmaker = create_sessionmaker(engine)
+    try:
+        if not _run_embedded_worker(settings):
+            yield
+            return
+        stop = anyio.Event()
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(lambda: run_worker(settings, app.state.sessionmaker, stop=stop))
+            try:
+                yield
+            finally:
+                stop.set()
+    finally:
+        await engine.dispose()
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["ProblemDetails"] = ProblemDetails.model_json_schema()
+    for model in PATCH_MODELS:
+        definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, nested in definition.pop("$defs", {}).items():
+            components.setdefault(name, nested)
+        components.setdefault(model.__name__, definition)
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_safe_to_start()
+    configure_logging(settings.log_level, settings.log_format)
+    app = FastAPI(
+        title="Frontdesk",
+        version=frontdesk.__version__,
+        description="A multi-tenant helpdesk: tickets by email, portal and API.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    for router in API_ROUTERS:
+        app.include_router(router, responses=PROBLEM_RESPONSES)
+    _add_health_routes(app)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def _add_health_routes(app: FastAPI) -> None:
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], responses={503: PROBLEM_RESPONSES[503]})
+    async def readyz() -> JSONResponse:
+        """The database answers and its schema is at the newest migration."""
+        settings: Settings = app.state.settings
+        try:
+            async with app.state.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            current = await is_current(app.state.engine, settings.db_url)
+        except Exception as exc:  # any failure to reach the database means not ready
+            return JSONResponse(
+                {"status": "unavailable", "database": "unreachable", "error": type(exc).__name__},
+                status_code=503,
+            )
+        if not current:
+            return JSONResponse({"status": "unavailable", "migrations": "pending"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", "migrations": "current"})

@@ -1,0 +1,142 @@
+"""Pure ASGI middleware: request ids and access logs, security headers, the body size cap."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from frontdesk.core.errors import PayloadTooLarge
+from frontdesk.core.ids import new_id
+from frontdesk.core.logs import get_logger, request_id_var
+
+log = get_logger("frontdesk.access")
+
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+    ),
+]
+DOCS_PATHS = ("/api/docs",)
+
+
+class RequestContextMiddleware:
+    """Gives every request an id (kept from `X-Request-ID` when sane) and logs one line for it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if REQUEST_ID_PATTERN.match(incoming) else str(new_id())
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        is_docs = scope["path"].startswith(DOCS_PATHS)
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(
+                    (name, value)
+                    for name, value in SECURITY_HEADERS
+                    if name not in present and not (is_docs and name == b"content-security-policy")
+                )
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+            request_id_var.reset(token)
+
+
+class BodySizeLimitMiddleware:
+    """Answers 413 for bodies over the cap, by declared length or by bytes actually received."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            try:
+                too_large = int(declared) > self.max_bytes
+            except ValueError:
+                too_large = False
+            if too_large:
+                await self._reject(send)
+                return
+        received = 0
+        overflowed = False
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, overflowed
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    overflowed = True
+                    raise PayloadTooLarge(f"the body exceeds {self.max_bytes} bytes")
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                if overflowed:
+                    return
+                started = True
+            elif message["type"] == "http.response.body" and overflowed and not started:
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except PayloadTooLarge:
+            if started:
+                raise
+        if overflowed and not started:
+            await self._reject(send)
+
+    async def _reject(self, send: Send) -> None:
+        error = PayloadTooLarge(f"the body exceeds {self.max_bytes} bytes")
+        body = json.dumps(error.problem()).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

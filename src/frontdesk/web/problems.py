@@ -1,0 +1,123 @@
+"""Every error leaves as RFC 9457 problem+json with a stable code; nothing else renders errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from frontdesk.core.errors import (
+    BadRequest,
+    Conflict,
+    FrontdeskError,
+    MethodNotAllowed,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from frontdesk.core.logs import get_logger
+
+log = get_logger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemDetails(BaseModel):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+class ConcurrentUpdate(Conflict):
+    code = "concurrent_update"
+    title = "Someone else changed this at the same time; read it again and retry"
+
+
+class IntegrityConflict(Conflict):
+    code = "integrity_conflict"
+    title = "The change conflicts with existing data"
+
+
+class InternalError(FrontdeskError):
+    status = 500
+    code = "internal_error"
+    title = "Internal error"
+
+
+class MalformedJson(BadRequest):
+    code = "malformed_json"
+    title = "The body is not valid JSON"
+
+
+def problem_response(error: FrontdeskError) -> JSONResponse:
+    return JSONResponse(
+        error.problem(), status_code=error.status, media_type=PROBLEM_JSON, headers=error.headers
+    )
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [
+        {
+            "loc": list(error.get("loc", ())),
+            "msg": error.get("msg", ""),
+            "type": error.get("type", ""),
+        }
+        for error in exc.errors()
+    ]
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FrontdeskError)
+    async def _frontdesk(_request: Request, exc: FrontdeskError) -> JSONResponse:
+        return problem_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        if any(error["type"] == "json_invalid" for error in errors):
+            return problem_response(MalformedJson())
+        return problem_response(ValidationFailed(errors=errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error: FrontdeskError
+        if exc.status_code == 404:
+            error = NotFound()
+        elif exc.status_code == 405:
+            error = MethodNotAllowed()
+        else:
+            error = BadRequest(str(exc.detail))
+            error.status = exc.status_code  # type: ignore[misc]
+        response = problem_response(error)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(_request: Request, _exc: StaleDataError) -> JSONResponse:
+        return problem_response(ConcurrentUpdate())
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+        log.info("integrity_conflict", error=str(exc.orig)[:500])
+        return problem_response(IntegrityConflict())
+
+    @app.exception_handler(OperationalError)
+    async def _operational(_request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database_unavailable", error=str(exc.orig)[:500])
+        error = ServiceUnavailable("the database is busy or unreachable; retry shortly")
+        error.headers["Retry-After"] = "1"
+        return problem_response(error)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", error_type=type(exc).__name__)
+        return problem_response(InternalError())
