@@ -7,7 +7,7 @@ migrations once per backend; after each test every table is emptied.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 # Cheap password hashing and a fixed key for the whole test process (read by get_settings()).
@@ -120,8 +120,3 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 async def world(sessionmaker: async_sessionmaker[AsyncSession]) -> World:
     """Two tenants (`acme`, `acmeco`), each with one person per role and an API token each."""
     return await build_world(sessionmaker)
-
-
-@pytest.fixture
-def anyio_backend() -> Iterator[str]:
-    yield "asyncio"
