@@ -91,6 +91,11 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 PATCH_MODELS: list[type[BaseModel]] = []
 
 
+def editable_view(model: type[BaseModel], snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The fields of `snapshot` that `model` (an update schema) lets a PATCH change."""
+    return {name: snapshot[name] for name in model.model_fields if name in snapshot}
+
+
 def etag(version: int) -> str:
     return f'"{version}"'
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.core.audit import delta_between, record_change
 from frontdesk.core.errors import AlreadyExists
+from frontdesk.core.patch import editable_view
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tenancy.schemas import TenantCreate, TenantPublic, TenantUpdate
 
@@ -49,7 +50,7 @@ async def create_tenant(session: AsyncSession, data: TenantCreate) -> Tenant:
 
 
 def editable_fields(tenant: Tenant) -> dict[str, object]:
-    return TenantUpdate.model_validate(tenant_snapshot(tenant)).model_dump(mode="json")
+    return editable_view(TenantUpdate, tenant_snapshot(tenant))
 
 
 async def update_tenant(session: AsyncSession, tenant: Tenant, data: TenantUpdate) -> Tenant:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from frontdesk.core.audit import delta_between, record_change
 from frontdesk.core.errors import AlreadyExists, NotFound
+from frontdesk.core.patch import editable_view
 from frontdesk.core.repository import get_scoped, scoped
 from frontdesk.identity.context import TenantContext
 from frontdesk.identity.errors import NotAMember
@@ -56,7 +57,7 @@ async def get_group(ctx: TenantContext, group_id: UUID) -> Group:
 
 
 def editable_fields(group: Group) -> dict[str, object]:
-    return GroupUpdate.model_validate(group_snapshot(group)).model_dump(mode="json")
+    return editable_view(GroupUpdate, group_snapshot(group))
 
 
 async def update_group(ctx: TenantContext, group: Group, data: GroupUpdate) -> Group:
