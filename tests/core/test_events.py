@@ -74,16 +74,20 @@ async def test_a_failed_request_leaves_no_event_and_no_audit(
     assert await _count(sessionmaker, AuditEntry) == audit
 
 
+async def _create_then_fail(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with transaction(sessionmaker) as session:
+        await create_tenant(session, TenantCreate(slug="rolled-back", name="never"))
+        raise RuntimeError("abort")
+
+
 async def test_relay_delivers_committed_events_once_in_order(
     sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
     async with transaction(sessionmaker) as session:
         for slug in ("one", "two", "three"):
             await create_tenant(session, TenantCreate(slug=slug, name=slug))
-    with pytest.raises(RuntimeError):
-        async with transaction(sessionmaker) as session:
-            await create_tenant(session, TenantCreate(slug="rolled-back", name="never"))
-            raise RuntimeError("abort")
+    with pytest.raises(RuntimeError, match="abort"):
+        await _create_then_fail(sessionmaker)
     sink = JsonLinesSink(tmp_path / "events.jsonl")
     assert await relay_batch(sessionmaker, [sink]) == 3
     assert await relay_batch(sessionmaker, [sink]) == 0
