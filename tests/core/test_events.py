@@ -47,9 +47,7 @@ async def test_a_group_update_is_audited_with_its_delta_and_event(
         ).all()
         audit = (
             await session.scalars(
-                select(AuditEntry)
-                .where(AuditEntry.subject_type == "group")
-                .order_by(AuditEntry.id)
+                select(AuditEntry).where(AuditEntry.subject_type == "group").order_by(AuditEntry.id)
             )
         ).all()
     assert [e.type for e in events] == ["frontdesk.group.created", "frontdesk.group.updated"]
