@@ -97,7 +97,7 @@ async def _me(principal: CurrentPrincipal, session: DbSession) -> MePublic:
     )
     roles = [
         TenantRolePublic(tenant_id=t.id, slug=t.slug, name=t.name, role=role)
-        for t, role in memberships.tuples()
+        for t, role in memberships
     ]
     seen = {r.tenant_id for r in roles}
     roles += [

@@ -115,7 +115,7 @@ async def list_group_members(ctx: TenantContext, group: Group) -> list[GroupMemb
         .where(GroupMember.tenant_id == ctx.tenant_id, GroupMember.group_id == group.id)
         .order_by(User.display_name, GroupMember.id)
     )
-    return [group_member_public(member, user) for member, user in rows.tuples()]
+    return [group_member_public(member, user) for member, user in rows]
 
 
 async def add_group_member(
