@@ -4,7 +4,16 @@ from frontdesk.core import audit, events, idempotency
 from frontdesk.core.db import Base
 from frontdesk.identity import models as identity_models
 from frontdesk.tenancy import models as tenancy_models
+from frontdesk.tickets import models as ticket_models
 
 metadata = Base.metadata
 
-__all__ = ["audit", "events", "idempotency", "identity_models", "metadata", "tenancy_models"]
+__all__ = [
+    "audit",
+    "events",
+    "idempotency",
+    "identity_models",
+    "metadata",
+    "tenancy_models",
+    "ticket_models",
+]

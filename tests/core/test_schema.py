@@ -27,7 +27,7 @@ def _tenant_keys(connection: Connection) -> dict[str, list[str]]:
         name: inspector.get_pk_constraint(name)["constrained_columns"]
         for name in inspector.get_table_names()
         if "tenant_id" in {column["name"] for column in inspector.get_columns(name)}
-        and name not in {"event_outbox", "audit_entry", "api_token"}
+        and name not in {"event_outbox", "audit_entry", "api_token", "ticket_number_sequence"}
     }
 
 

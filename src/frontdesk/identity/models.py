@@ -47,7 +47,8 @@ class AiWorkMode(StrEnum):
     AUTONOMOUS = "autonomous"
 
 
-def _in(column: str, enum: type[StrEnum]) -> str:
+def in_values(column: str, enum: type[StrEnum]) -> str:
+    """A CHECK constraint expression: `column` holds one of the enum's values."""
     values = ", ".join(f"'{member.value}'" for member in enum)
     return f"{column} IN ({values})"
 
@@ -81,7 +82,7 @@ class Membership(TenantOwned, Base):
     __tablename__ = "membership"
     __table_args__ = (
         UniqueConstraint("tenant_id", "user_id"),
-        CheckConstraint(_in("role", MemberRole), name="role"),
+        CheckConstraint(in_values("role", MemberRole), name="role"),
         Index("ix_membership_user", "user_id"),
     )
 
@@ -162,8 +163,8 @@ class Group(TenantOwned, Base):
     __tablename__ = "agent_group"
     __table_args__ = (
         UniqueConstraint("tenant_id", "name"),
-        CheckConstraint(_in("assignment_strategy", AssignmentStrategy), name="strategy"),
-        CheckConstraint(_in("ai_work_mode", AiWorkMode), name="ai_work_mode"),
+        CheckConstraint(in_values("assignment_strategy", AssignmentStrategy), name="strategy"),
+        CheckConstraint(in_values("ai_work_mode", AiWorkMode), name="ai_work_mode"),
     )
 
     name: Mapped[str] = mapped_column(String(200))
@@ -193,7 +194,7 @@ class GroupMember(TenantOwned, Base):
             ["membership.tenant_id", "membership.user_id"],
             ondelete="CASCADE",
         ),
-        CheckConstraint(_in("role", GroupMemberRole), name="role"),
+        CheckConstraint(in_values("role", GroupMemberRole), name="role"),
         Index("ix_agent_group_member_user", "tenant_id", "user_id"),
     )
 

@@ -33,6 +33,25 @@ class Action(StrEnum):
     ORGANIZATION_DELETE = "organization.delete"
     TOKEN_OWN = "token.own"
     TOKEN_MANAGE_ALL = "token.manage_all"
+    STATUS_READ = "status.read"
+    STATUS_MANAGE = "status.manage"
+    CATEGORY_READ = "category.read"
+    CATEGORY_MANAGE = "category.manage"
+    TICKET_READ = "ticket.read"
+    TICKET_CREATE = "ticket.create"
+    TICKET_UPDATE = "ticket.update"
+    TICKET_UPDATE_OWN = "ticket.update_own"
+    TICKET_DELETE = "ticket.delete"
+    TICKET_PURGE = "ticket.purge"
+    TICKET_BULK = "ticket.bulk"
+    TICKET_ASSIGN = "ticket.assign"
+    TICKET_SHARE = "ticket.share"
+    TICKET_AUDIT_READ = "ticket.audit_read"
+    MESSAGE_WRITE = "message.write"
+    MESSAGE_REDACT = "message.redact"
+    PARTICIPANT_MANAGE = "participant.manage"
+    TAG_MANAGE = "tag.manage"
+    TAG_READ = "tag.read"
 
 
 ADMINS = frozenset({Role.OWNER, Role.ADMIN})
@@ -56,6 +75,26 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ORGANIZATION_DELETE: ADMINS,
     Action.TOKEN_OWN: STAFF,
     Action.TOKEN_MANAGE_ALL: ADMINS,
+    Action.STATUS_READ: EVERYONE,
+    Action.STATUS_MANAGE: ADMINS,
+    Action.CATEGORY_READ: EVERYONE,
+    Action.CATEGORY_MANAGE: ADMINS,
+    # Ticket rows are further limited by visibility (tickets/repository.py).
+    Action.TICKET_READ: EVERYONE,
+    Action.TICKET_CREATE: EVERYONE - {Role.LIGHT_AGENT},
+    Action.TICKET_UPDATE: AGENTS,
+    Action.TICKET_UPDATE_OWN: EVERYONE - {Role.LIGHT_AGENT},
+    Action.TICKET_DELETE: AGENTS,
+    Action.TICKET_PURGE: ADMINS,
+    Action.TICKET_BULK: AGENTS,
+    Action.TICKET_ASSIGN: AGENTS,
+    Action.TICKET_SHARE: AGENTS,
+    Action.TICKET_AUDIT_READ: EVERYONE,
+    Action.MESSAGE_WRITE: EVERYONE,
+    Action.MESSAGE_REDACT: ADMINS,
+    Action.PARTICIPANT_MANAGE: AGENTS,
+    Action.TAG_MANAGE: AGENTS,
+    Action.TAG_READ: STAFF,
 }
 
 

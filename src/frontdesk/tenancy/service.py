@@ -12,6 +12,7 @@ from frontdesk.core.errors import AlreadyExists
 from frontdesk.core.patch import editable_view
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tenancy.schemas import TenantCreate, TenantPublic, TenantUpdate
+from frontdesk.tickets.service.setup import prepare_ticketing
 
 
 def tenant_snapshot(tenant: Tenant) -> dict[str, object]:
@@ -25,7 +26,7 @@ def default_ticket_prefix(slug: str) -> str:
 
 
 async def create_tenant(session: AsyncSession, data: TenantCreate) -> Tenant:
-    """Create a tenant; AlreadyExists when the slug is taken."""
+    """Create a tenant ready to take tickets; AlreadyExists when the slug is taken."""
     if await session.scalar(select(Tenant.id).where(Tenant.slug == data.slug)) is not None:
         raise AlreadyExists(f"the slug {data.slug!r} is taken", field="slug")
     tenant = Tenant(
@@ -38,6 +39,7 @@ async def create_tenant(session: AsyncSession, data: TenantCreate) -> Tenant:
     )
     session.add(tenant)
     await session.flush()
+    await prepare_ticketing(session, tenant.id)
     record_change(
         session,
         subject_type="tenant",

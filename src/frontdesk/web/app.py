@@ -20,6 +20,10 @@ from frontdesk.core.migrations import is_current
 from frontdesk.core.patch import PATCH_MODELS
 from frontdesk.identity.routes import auth, contacts, groups, members, organizations, tokens
 from frontdesk.tenancy import routes as tenancy_routes
+from frontdesk.tickets.routes import admin as ticket_admin_routes
+from frontdesk.tickets.routes import conversation, nested
+from frontdesk.tickets.routes import settings as ticket_settings
+from frontdesk.tickets.routes import tickets as ticket_routes
 from frontdesk.web.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from frontdesk.web.problems import PROBLEM_JSON, ProblemDetails, install_problem_handlers
 from frontdesk.worker import run_worker
@@ -33,6 +37,11 @@ API_ROUTERS = [
     contacts.router,
     organizations.router,
     tokens.router,
+    ticket_settings.router,
+    ticket_routes.router,
+    conversation.router,
+    nested.router,
+    ticket_admin_routes.router,
 ]
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -92,8 +101,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components["ProblemDetails"] = ProblemDetails.model_json_schema()
     for model in PATCH_MODELS:
         definition = model.model_json_schema(ref_template="#/components/schemas/{model}")
-        for name, nested in definition.pop("$defs", {}).items():
-            components.setdefault(name, nested)
+        for name, nested_schema in definition.pop("$defs", {}).items():
+            components.setdefault(name, nested_schema)
         components.setdefault(model.__name__, definition)
     app.openapi_schema = schema
     return schema

@@ -1,0 +1,150 @@
+"""The ticket list: filters and sort orders, applied to what the caller may see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, and_, exists, or_, select
+
+from frontdesk.core.errors import ValidationFailed
+from frontdesk.identity.context import TenantContext
+from frontdesk.tickets.models import (
+    Channel,
+    Priority,
+    StatusCategory,
+    Ticket,
+    TicketStatus,
+    TicketTag,
+    TicketType,
+)
+
+SORTS: dict[str, Any] = {
+    "created": Ticket.created_at,
+    "updated": Ticket.updated_at,
+    "priority": Ticket.priority_rank,
+    "due": Ticket.due_at,
+    "number": Ticket.number,
+}
+
+
+@dataclass
+class TicketFilters:
+    status: list[str] = field(default_factory=list)
+    status_category: list[StatusCategory] = field(default_factory=list)
+    priority: list[Priority] = field(default_factory=list)
+    type: list[TicketType] = field(default_factory=list)
+    channel: list[Channel] = field(default_factory=list)
+    group_id: list[UUID] = field(default_factory=list)
+    assignee: str | None = None
+    requester_id: UUID | None = None
+    organization_id: UUID | None = None
+    tag: list[str] = field(default_factory=list)
+    tag_mode: str = "any"
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    q: str | None = None
+
+
+def _assignee_condition(ctx: TenantContext, assignee: str) -> Any:
+    if assignee == "me":
+        return Ticket.assignee_id == ctx.user_id
+    if assignee == "none":
+        return Ticket.assignee_id.is_(None)
+    try:
+        return Ticket.assignee_id == UUID(assignee)
+    except ValueError as exc:
+        raise ValidationFailed("assignee is `me`, `none` or a user id", field="assignee") from exc
+
+
+def _tag_condition(tags: list[str], mode: str) -> Any:
+    wanted = sorted({t.strip().lower() for t in tags if t.strip()})
+
+    def has(tag: str) -> Any:
+        return exists().where(
+            TicketTag.tenant_id == Ticket.tenant_id,
+            TicketTag.ticket_id == Ticket.id,
+            TicketTag.tag == tag,
+        )
+
+    if mode == "all":
+        return and_(*(has(tag) for tag in wanted))
+    return exists().where(
+        TicketTag.tenant_id == Ticket.tenant_id,
+        TicketTag.ticket_id == Ticket.id,
+        TicketTag.tag.in_(wanted),
+    )
+
+
+def apply_filters(
+    ctx: TenantContext, statement: Select[Ticket], filters: TicketFilters
+) -> Select[Ticket]:
+    conditions: list[Any] = []
+    if filters.status:
+        conditions.append(
+            Ticket.status_id.in_(
+                select(TicketStatus.id).where(
+                    TicketStatus.tenant_id == ctx.tenant_id, TicketStatus.key.in_(filters.status)
+                )
+            )
+        )
+    in_lists: list[tuple[Any, list[Any]]] = [
+        (Ticket.status_category, filters.status_category),
+        (Ticket.priority, filters.priority),
+        (Ticket.type, filters.type),
+        (Ticket.channel, filters.channel),
+    ]
+    for column, values in in_lists:
+        if values:
+            conditions.append(column.in_([v.value for v in values]))
+    if filters.group_id:
+        conditions.append(Ticket.group_id.in_(filters.group_id))
+    if filters.assignee:
+        conditions.append(_assignee_condition(ctx, filters.assignee))
+    if filters.requester_id:
+        conditions.append(Ticket.requester_id == filters.requester_id)
+    if filters.organization_id:
+        conditions.append(Ticket.organization_id == filters.organization_id)
+    if filters.tag:
+        conditions.append(_tag_condition(filters.tag, filters.tag_mode))
+    ranges: list[tuple[Any, datetime | None, bool]] = [
+        (Ticket.created_at, filters.created_after, True),
+        (Ticket.created_at, filters.created_before, False),
+        (Ticket.updated_at, filters.updated_after, True),
+        (Ticket.updated_at, filters.updated_before, False),
+    ]
+    for column, bound, after in ranges:
+        if bound is not None:
+            conditions.append(column >= bound if after else column < bound)
+    if filters.q and filters.q.strip():
+        conditions.append(_text_condition(filters.q.strip(), ctx.tenant.ticket_prefix))
+    return statement.where(*conditions)
+
+
+def _text_condition(text: str, prefix: str) -> Any:
+    """Words in the subject or description, or a ticket number (`42`, `#42`, `ACME-42`)."""
+    matches = [
+        Ticket.subject.icontains(text, autoescape=True),
+        Ticket.description.icontains(text, autoescape=True),
+    ]
+    number = text.upper().removeprefix(f"{prefix}-").lstrip("#")
+    if number.isdigit() and len(number) < 12:
+        matches.append(Ticket.number == int(number))
+    return or_(*matches)
+
+
+def parse_instant(name: str, raw: str | None) -> datetime | None:
+    """An RFC 3339 instant from a query parameter; one without an offset is refused."""
+    if raw is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValidationFailed(f"{name} is not an RFC 3339 timestamp", field=name) from exc
+    if parsed.tzinfo is None:
+        raise ValidationFailed(f"{name} needs a time zone offset", field=name)
+    return parsed

@@ -1,0 +1,130 @@
+"""Every ticket query starts from what the caller may see (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.core.repository import scoped
+from frontdesk.identity.context import TenantContext
+from frontdesk.identity.models import Contact, GroupMember
+from frontdesk.identity.policy import ADMINS, Role
+from frontdesk.tickets.models import (
+    AccessLevel,
+    Ticket,
+    TicketAccess,
+    TicketParticipant,
+    TicketStatus,
+    TicketTag,
+)
+
+
+def _my_groups(ctx: TenantContext) -> Select[UUID]:
+    return select(GroupMember.group_id).where(
+        GroupMember.tenant_id == ctx.tenant_id, GroupMember.user_id == ctx.user_id
+    )
+
+
+def _granted_to_my_groups(ctx: TenantContext, levels: Sequence[str]) -> ColumnElement[bool]:
+    return exists().where(
+        TicketAccess.tenant_id == Ticket.tenant_id,
+        TicketAccess.ticket_id == Ticket.id,
+        TicketAccess.level.in_(levels),
+        TicketAccess.group_id.in_(_my_groups(ctx)),
+    )
+
+
+def _participates(ctx: TenantContext, **party: UUID | None) -> ColumnElement[bool]:
+    ((column_name, value),) = party.items()
+    column = getattr(TicketParticipant, column_name)
+    return exists().where(
+        TicketParticipant.tenant_id == Ticket.tenant_id,
+        TicketParticipant.ticket_id == Ticket.id,
+        column == value,
+    )
+
+
+def agent_sees_everything(ctx: TenantContext) -> bool:
+    return ctx.role in ADMINS or bool(ctx.tenant.settings.get("agents_see_all_tickets"))
+
+
+def visibility(ctx: TenantContext, *, for_write: bool = False) -> ColumnElement[bool]:
+    """The tickets the caller may read (or, with `for_write`, change)."""
+    if ctx.role is Role.CONTACT:
+        return _contact_visibility(ctx)
+    if agent_sees_everything(ctx):
+        return true()
+    levels = (
+        [AccessLevel.WRITE.value]
+        if for_write
+        else [AccessLevel.READ.value, AccessLevel.WRITE.value]
+    )
+    return or_(
+        Ticket.group_id.is_(None),
+        Ticket.group_id.in_(_my_groups(ctx)),
+        Ticket.assignee_id == ctx.user_id,
+        _participates(ctx, user_id=ctx.user_id),
+        _granted_to_my_groups(ctx, levels),
+    )
+
+
+def _contact_visibility(ctx: TenantContext) -> ColumnElement[bool]:
+    if ctx.contact_id is None:
+        return false()
+    own = or_(Ticket.requester_id == ctx.contact_id, _participates(ctx, contact_id=ctx.contact_id))
+    if not ctx.tenant.settings.get("contacts_see_organization_tickets"):
+        return own
+    organization = (
+        select(Contact.organization_id)
+        .where(Contact.tenant_id == ctx.tenant_id, Contact.id == ctx.contact_id)
+        .scalar_subquery()
+    )
+    return or_(
+        own, and_(Ticket.organization_id.is_not(None), Ticket.organization_id == organization)
+    )
+
+
+def visible_tickets(ctx: TenantContext, *, include_deleted: bool = False) -> Select[Ticket]:
+    statement = scoped(Ticket, ctx.tenant_id).where(visibility(ctx))
+    if not include_deleted:
+        statement = statement.where(Ticket.deleted_at.is_(None))
+    return statement
+
+
+async def tags_of(
+    session: AsyncSession, tenant_id: UUID, ticket_ids: Sequence[UUID]
+) -> dict[UUID, list[str]]:
+    if not ticket_ids:
+        return {}
+    rows = await session.execute(
+        select(TicketTag.ticket_id, TicketTag.tag)
+        .where(TicketTag.tenant_id == tenant_id, TicketTag.ticket_id.in_(ticket_ids))
+        .order_by(TicketTag.ticket_id, TicketTag.tag)
+    )
+    tags: dict[UUID, list[str]] = {ticket_id: [] for ticket_id in ticket_ids}
+    for ticket_id, tag in rows:
+        tags[ticket_id].append(tag)
+    return tags
+
+
+async def statuses_by_id(session: AsyncSession, tenant_id: UUID) -> dict[UUID, TicketStatus]:
+    statuses = await session.scalars(scoped(TicketStatus, tenant_id))
+    return {status.id: status for status in statuses}
+
+
+async def status_by_key(session: AsyncSession, tenant_id: UUID, key: str) -> TicketStatus | None:
+    return await session.scalar(scoped(TicketStatus, tenant_id).where(TicketStatus.key == key))
+
+
+async def default_status(
+    session: AsyncSession, tenant_id: UUID, category: str
+) -> TicketStatus | None:
+    return await session.scalar(
+        scoped(TicketStatus, tenant_id)
+        .where(TicketStatus.category == category, TicketStatus.is_active.is_(True))
+        .order_by(TicketStatus.is_default.desc(), TicketStatus.position, TicketStatus.id)
+        .limit(1)
+    )

@@ -1,0 +1,72 @@
+"""Bulk changes: each ticket is changed in its own savepoint and reports its own result."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import ValidationError
+from sqlalchemy.orm.exc import StaleDataError
+
+from frontdesk.core.errors import FrontdeskError
+from frontdesk.core.patch import validation_problem
+from frontdesk.identity.context import TenantContext
+from frontdesk.tickets.schemas import BulkResult, BulkUpdate, TicketUpdate
+from frontdesk.tickets.service import tickets
+from frontdesk.tickets.service.views import view_for
+
+
+async def bulk_update(ctx: TenantContext, data: BulkUpdate) -> list[BulkResult]:
+    """Apply the same changes to each ticket; a failing ticket is left exactly as it was."""
+    results: list[BulkResult] = []
+    for ticket_id in dict.fromkeys(data.ticket_ids):
+        try:
+            async with ctx.session.begin_nested():
+                version = await _update_one(ctx, ticket_id, data)
+            results.append(BulkResult(id=ticket_id, ok=True, status=200, version=version))
+        except FrontdeskError as error:
+            results.append(
+                BulkResult(
+                    id=ticket_id,
+                    ok=False,
+                    status=error.status,
+                    code=error.code,
+                    detail=error.detail,
+                )
+            )
+        except StaleDataError:
+            results.append(
+                BulkResult(
+                    id=ticket_id,
+                    ok=False,
+                    status=409,
+                    code="concurrent_update",
+                    detail="changed by someone else meanwhile",
+                )
+            )
+    return results
+
+
+async def _update_one(ctx: TenantContext, ticket_id: UUID, data: BulkUpdate) -> int:
+    ticket = await tickets.get_ticket(ctx, ticket_id, for_write=True)
+    current = (await view_for(ctx, ticket)).model_dump(mode="json")
+    fields = tickets.editable_fields(current)
+    changes = data.changes
+    if changes.status is not None:
+        fields["status"] = changes.status
+    if changes.priority is not None:
+        fields["priority"] = changes.priority.value
+    if changes.group_id is not None:
+        fields["group_id"] = str(changes.group_id)
+    if changes.assignee_id is not None:
+        fields["assignee_id"] = str(changes.assignee_id)
+    if changes.unassign:
+        fields["assignee_id"] = None
+    tags = (set(fields["tags"]) | set(changes.add_tags)) - set(changes.remove_tags)
+    fields["tags"] = sorted(tags)
+    try:
+        update = TicketUpdate.model_validate(fields)
+    except ValidationError as exc:
+        raise validation_problem(exc) from exc
+    await tickets.update_ticket(ctx, ticket, update)
+    await ctx.session.flush()
+    return ticket.version

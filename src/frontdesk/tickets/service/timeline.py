@@ -1,0 +1,78 @@
+"""The ticket's own audit timeline and its domain events, written together with the change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.core.events import emit, jsonable
+from frontdesk.tickets.models import Ticket, TicketAudit
+
+#: Changes of these fields are internal: a contact never sees them in the timeline.
+INTERNAL_FIELDS = frozenset(
+    {
+        "group_id",
+        "assignee_id",
+        "category_id",
+        "tags",
+        "custom_fields",
+        "due_at",
+        "ai_mode",
+        "ai_summary",
+        "ai_confidence",
+        "ai_auto_resolved",
+        "orchestration_ref",
+        "unread_by_agent",
+    }
+)
+
+
+def audit(
+    session: AsyncSession,
+    ticket: Ticket,
+    action: str,
+    *,
+    field: str | None = None,
+    before: Any = None,
+    after: Any = None,
+    internal: bool = False,
+) -> None:
+    session.add(
+        TicketAudit(
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.id,
+            action=action,
+            field=field,
+            before=jsonable(before),
+            after=jsonable(after),
+            is_internal=internal or (field in INTERNAL_FIELDS),
+        )
+    )
+
+
+def audit_fields(session: AsyncSession, ticket: Ticket, delta: dict[str, list[Any]]) -> None:
+    """One `field_changed` entry per changed field."""
+    for field, (before, after) in delta.items():
+        audit(session, ticket, "field_changed", field=field, before=before, after=after)
+
+
+def ticket_event(
+    session: AsyncSession,
+    ticket: Ticket,
+    action: str,
+    snapshot: dict[str, Any],
+    delta: dict[str, Any] | None = None,
+    *,
+    subject_type: str = "ticket",
+    subject_id: Any = None,
+) -> None:
+    emit(
+        session,
+        subject_type=subject_type,
+        action=action,
+        tenant_id=ticket.tenant_id,
+        subject_id=subject_id or ticket.id,
+        snapshot=snapshot,
+        delta=delta,
+    )
