@@ -6,7 +6,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from frontdesk.core.config import Settings
-from frontdesk.core.events import EventSink, JsonLinesSink, relay_batch
+from frontdesk.core.events import EventSink, JsonLinesSink, relay_batch, subscribers
 from frontdesk.core.logs import get_logger
 
 log = get_logger(__name__)
@@ -15,7 +15,11 @@ IDLE_SECONDS = 0.5
 
 
 def event_sinks(settings: Settings) -> list[EventSink]:
-    return [JsonLinesSink(settings.data_dir / "events.jsonl")]
+    """In-code subscribers always; a JSON-lines file when FRONTDESK_EVENT_LOG names one."""
+    sinks: list[EventSink] = [subscribers]
+    if settings.event_log is not None:
+        sinks.append(JsonLinesSink(settings.event_log))
+    return sinks
 
 
 async def run_worker(

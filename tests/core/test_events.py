@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from frontdesk.core.audit import AuditEntry
 from frontdesk.core.db import transaction
-from frontdesk.core.events import JsonLinesSink, OutboxEvent, relay_batch
+from frontdesk.core.events import JsonLinesSink, OutboxEvent, Subscribers, relay_batch
 from frontdesk.tenancy.schemas import TenantCreate
 from frontdesk.tenancy.service import create_tenant
 from tests.factories import World
@@ -112,3 +112,69 @@ async def test_a_failing_sink_keeps_events_for_the_next_pass(
     assert event is not None
     assert event.attempts == 2
     assert event.published_at is not None
+
+
+async def test_subscribers_get_a_tickets_events_in_order(
+    client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    agent = world.a["agent"]
+    created = await client.post(
+        "/api/v1/tenants/acme/tickets",
+        json={"subject": "Ordered", "requester": {"email": "o@example.org"}},
+        headers=agent.auth,
+    )
+    url = f"/api/v1/tenants/acme/tickets/{created.json()['id']}"
+    for priority in ("high", "urgent", "low"):
+        await client.patch(url, json={"priority": priority}, headers=agent.auth)
+    await client.post(f"{url}/messages", json={"body": "Hello"}, headers=agent.auth)
+    received: list[dict[str, object]] = []
+
+    async def remember(event: dict[str, object]) -> None:
+        received.append(event)
+
+    registry = Subscribers()
+    registry.subscribe("frontdesk.ticket.*", remember)
+    registry.subscribe("frontdesk.ticket_message.created", remember)
+    while await relay_batch(sessionmaker, [registry], batch_size=3):
+        pass
+    types = [event["type"] for event in received]
+    assert types == [
+        "frontdesk.ticket.created",
+        "frontdesk.ticket.updated",
+        "frontdesk.ticket.updated",
+        "frontdesk.ticket.updated",
+        "frontdesk.ticket_message.created",
+    ]
+    priorities = [event["delta"].get("priority") for event in received[1:4]]  # type: ignore[attr-defined]
+    assert priorities == [["normal", "high"], ["high", "urgent"], ["urgent", "low"]]
+
+
+async def test_a_failure_before_commit_leaves_neither_ticket_nor_event(
+    world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    from frontdesk.identity.context import Principal, TenantContext
+    from frontdesk.identity.models import User
+    from frontdesk.identity.policy import Role
+    from frontdesk.tenancy.models import Tenant
+    from frontdesk.tickets.models import Ticket
+    from frontdesk.tickets.schemas import TicketCreate
+    from frontdesk.tickets.service.tickets import create_ticket
+
+    events_before = await _count(sessionmaker, OutboxEvent)
+
+    async def create_then_crash() -> None:
+        async with transaction(sessionmaker) as session:
+            tenant = await session.get(Tenant, world.a.id)
+            user = await session.get(User, world.a["agent"].user_id)
+            assert tenant is not None
+            assert user is not None
+            ctx = TenantContext(tenant, Principal(user, "token"), Role.AGENT, session)
+            await create_ticket(
+                ctx, TicketCreate(subject="Doomed", requester={"email": "d@example.org"})
+            )
+            raise RuntimeError("crash before commit")
+
+    with pytest.raises(RuntimeError, match="crash before commit"):
+        await create_then_crash()
+    assert await _count(sessionmaker, Ticket) == 0
+    assert await _count(sessionmaker, OutboxEvent) == events_before

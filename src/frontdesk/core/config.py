@@ -48,6 +48,7 @@ class Settings(BaseSettings):
 
     embedded_worker: bool | None = None
     event_exchange: str = "frontdesk"
+    event_log: Path | None = None
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

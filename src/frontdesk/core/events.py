@@ -18,7 +18,7 @@ from uuid import UUID
 
 import anyio
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Index, String, Text, select
+from sqlalchemy import Index, String, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -95,6 +95,41 @@ def emit(
 
 
 EventSink = Callable[[Sequence[dict[str, Any]]], Awaitable[None]]
+EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+#: The relay holds this PostgreSQL advisory lock while it delivers, so that with several
+#: workers one relays at a time and events keep their order (per ticket and overall).
+RELAY_LOCK_KEY = 0x66647278
+
+
+@dataclass
+class Subscribers:
+    """Handlers registered in code, called by the relay for the event types they match.
+
+    A pattern is an exact type (`frontdesk.ticket.created`) or a prefix ending in `*`
+    (`frontdesk.ticket.*`). Handlers must be idempotent: delivery is at least once.
+    """
+
+    handlers: list[tuple[str, EventHandler]] = field(default_factory=list)
+
+    def subscribe(self, pattern: str, handler: EventHandler) -> None:
+        self.handlers.append((pattern, handler))
+
+    def matching(self, event_type: str) -> list[EventHandler]:
+        return [
+            handler
+            for pattern, handler in self.handlers
+            if pattern == event_type
+            or (pattern.endswith("*") and event_type.startswith(pattern[:-1]))
+        ]
+
+    async def __call__(self, events: Sequence[dict[str, Any]]) -> None:
+        for event in events:
+            for handler in self.matching(event["type"]):
+                await handler(event)
+
+
+subscribers = Subscribers()
 
 
 @dataclass
@@ -123,8 +158,15 @@ async def relay_batch(
     sinks: Sequence[EventSink],
     batch_size: int = 200,
 ) -> int:
-    """Deliver one batch of unpublished events to every sink; returns how many were published."""
+    """Deliver one batch of unpublished events to every sink; returns how many were published.
+
+    Events go out in id order. A sink failure leaves the whole batch for the next pass, and a
+    crash before the commit re-delivers it: at least once, never lost.
+    """
     async with sessionmaker() as session:
+        if not await _take_relay_lock(session):
+            await session.rollback()
+            return 0
         statement = (
             select(OutboxEvent)
             .where(OutboxEvent.published_at.is_(None))
@@ -153,3 +195,11 @@ async def relay_batch(
             event.published_at = now
         await session.commit()
         return len(events)
+
+
+async def _take_relay_lock(session: AsyncSession) -> bool:
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return True  # SQLite: one process writes at a time anyway
+    acquired = await session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY)))
+    return bool(acquired)
