@@ -105,6 +105,8 @@ async def sign_in(
     user = await user_by_email(session, email)
     usable_hash = user.password_hash if user is not None and user.is_active else None
     if user is None or not verify_password(usable_hash, password):
+        # End the failing request's transaction first: on SQLite it holds the write lock.
+        await session.rollback()
         await throttle.record_failure_now(sessionmaker, email, client_address)
         raise InvalidCredentials()
     await throttle.forget_account(session, email)
@@ -167,7 +169,12 @@ async def change_password(
     throttle = Throttle(settings)
     await throttle.check(session, user.email, client_address)
     if not verify_password(user.password_hash, current_password):
-        await throttle.record_failure_now(sessionmaker, user.email, client_address)
+        email = user.email
+        # The request fails anyway: end its transaction first, so a write it already made (the
+        # token's or session's last-used stamp) cannot hold SQLite's single write lock against
+        # the failure's own transaction (which would wait on it until "database is locked").
+        await session.rollback()
+        await throttle.record_failure_now(sessionmaker, email, client_address)
         raise InvalidCredentials("the current password is wrong")
     user.password_hash = hash_password(new_password)
     await session.execute(
