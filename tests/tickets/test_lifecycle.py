@@ -143,3 +143,26 @@ async def test_unknown_status_and_stale_etag(client: httpx.AsyncClient, world: W
     )
     assert stale.status_code == 412
     assert (await client.get(url, headers=agent.auth)).json()["priority"] == "high"
+
+
+async def test_sorting_by_due_date_walks_every_ticket_once(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    agent = world.a["agent"]
+    dues = ["2030-01-03T00:00:00Z", None, "2030-01-01T00:00:00Z", None, "2030-01-02T00:00:00Z"]
+    for n, due in enumerate(dues):
+        await _ticket(client, world, subject=f"Due {n}", due_at=due)
+    for sort in ("due", "-due"):
+        seen: list[str | None] = []
+        cursor = None
+        while True:
+            params = {"sort": sort, "limit": 2, **({"cursor": cursor} if cursor else {})}
+            page = (await client.get(f"{BASE}/tickets", params=params, headers=agent.auth)).json()
+            seen += [t["due_at"] for t in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        dated = [d for d in seen if d is not None]
+        assert len(seen) == 5
+        assert seen[3:] == [None, None]
+        assert dated == sorted(dated, reverse=sort.startswith("-"))

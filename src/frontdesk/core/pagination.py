@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import ColumnElement, Select, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -49,7 +49,7 @@ def parse_sort(
 ) -> SortOrder:
     raw = sort or default
     descending = raw.startswith("-")
-    name = raw.lstrip("-")
+    name = raw[1:] if descending else raw
     if name not in allowed:
         raise InvalidSort(f"cannot sort by {name!r}", allowed=sorted(allowed))
     return SortOrder(name=raw, column=allowed[name], descending=descending)
@@ -93,12 +93,35 @@ def decode_cursor(cursor: str, order: SortOrder) -> tuple[Any, UUID]:
         name, raw_value, raw_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if name != order.name:
             raise InvalidCursor("the cursor belongs to another sort order")
+        if raw_value is None:
+            if not _nullable(order.column):
+                raise InvalidCursor("the cursor is malformed")
+            return None, UUID(str(raw_id))
         python_type = order.column.type.python_type
         return _decode_value(raw_value, python_type), UUID(str(raw_id))
     except InvalidCursor:
         raise
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidCursor("the cursor is malformed") from exc
+
+
+def _nullable(column: InstrumentedAttribute[Any]) -> bool:
+    return bool(getattr(column.expression, "nullable", False))
+
+
+def _after(
+    order: SortOrder, id_column: InstrumentedAttribute[UUID], value: Any, row_id: UUID
+) -> ColumnElement[bool]:
+    """Rows strictly after (value, row_id) in the page order; NULL values sort last."""
+    column = order.column
+    id_after = id_column < row_id if order.descending else id_column > row_id
+    if value is None:
+        return and_(column.is_(None), id_after)
+    value_after = column < value if order.descending else column > value
+    condition = or_(value_after, and_(column == value, id_after))
+    if _nullable(column):
+        condition = or_(condition, column.is_(None))
+    return condition
 
 
 def check_limit(limit: int) -> int:
@@ -118,15 +141,14 @@ async def paginate(
 ) -> Page[T]:
     """One keyset page of `statement` (one entity per row), ordered by the sort column, then id."""
     check_limit(limit)
-    column, descending = order.column, order.descending
+    column = order.column
     if cursor:
         after_value, after_id = decode_cursor(cursor, order)
-        if descending:
-            condition = or_(column < after_value, and_(column == after_value, id_column < after_id))
-        else:
-            condition = or_(column > after_value, and_(column == after_value, id_column > after_id))
-        statement = statement.where(condition)
-    if descending:
+        statement = statement.where(_after(order, id_column, after_value, after_id))
+    if _nullable(column):
+        # Rows without a value come last in either direction (e.g. tickets without a due date).
+        statement = statement.order_by(column.is_(None).asc())
+    if order.descending:
         statement = statement.order_by(column.desc(), id_column.desc())
     else:
         statement = statement.order_by(column.asc(), id_column.asc())
