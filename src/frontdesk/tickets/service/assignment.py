@@ -155,7 +155,7 @@ async def _least_recently_assigned(
     last = dict(
         (
             await session.execute(
-                select(TicketAssignment.to_user_id, func.max(TicketAssignment.id))
+                select(TicketAssignment.to_user_id, func.max(TicketAssignment.created_at))
                 .where(
                     TicketAssignment.tenant_id == group.tenant_id,
                     TicketAssignment.to_group_id == group.id,
