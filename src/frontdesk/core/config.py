@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     log_format: str = "json"
 
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    #: The body cap of attachment uploads; each tenant's own file size limit applies within it.
+    max_upload_bytes: int = Field(default=100 * 1_048_576, ge=1024)
     session_max_age_seconds: int = Field(default=14 * 24 * 3600, ge=60)
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)

@@ -52,6 +52,8 @@ class Action(StrEnum):
     PARTICIPANT_MANAGE = "participant.manage"
     TAG_MANAGE = "tag.manage"
     TAG_READ = "tag.read"
+    ATTACHMENT_READ = "attachment.read"
+    ATTACHMENT_WRITE = "attachment.write"
 
 
 ADMINS = frozenset({Role.OWNER, Role.ADMIN})
@@ -95,6 +97,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.PARTICIPANT_MANAGE: AGENTS,
     Action.TAG_MANAGE: AGENTS,
     Action.TAG_READ: STAFF,
+    # Further limited in tickets/service/attachments.py: contacts to public, their own
+    # messages, light agents to internal notes.
+    Action.ATTACHMENT_READ: EVERYONE,
+    Action.ATTACHMENT_WRITE: EVERYONE,
 }
 
 

@@ -15,6 +15,10 @@ TicketPrefix = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9]{0,9}$")
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Plan = Literal["free", "standard", "professional", "enterprise"]
 FeatureFlags = dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")], bool]
+#: IANA names (Europe/Berlin, UTC, Etc/GMT+2): a plain `str` would take even lone surrogates,
+#: which no response can encode.
+TimeZoneName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_+\-/]{1,64}$")]
+Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")]
 
 
 class TenantSettings(BaseModel):
@@ -26,8 +30,12 @@ class TenantSettings(BaseModel):
     contacts_see_organization_tickets: bool = False
     portal_allows_anonymous_submission: bool = False
     reopen_window_days: int = Field(default=14, ge=0, le=365)
-    timezone: str = "UTC"
-    locale: str = "en"
+    timezone: TimeZoneName = "UTC"
+    locale: Locale = "en"
+    #: Largest attachment; uploads are also capped by the server's FRONTDESK_MAX_UPLOAD_BYTES.
+    attachment_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024, le=1024**3)
+    #: Attachments per ticket, messages' included; 0 turns uploads off.
+    attachment_max_per_ticket: int = Field(default=100, ge=0, le=10_000)
 
 
 class TenantCreate(BaseModel):

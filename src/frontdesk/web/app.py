@@ -18,12 +18,14 @@ from frontdesk.core.db import create_engine, create_sessionmaker
 from frontdesk.core.logs import configure_logging
 from frontdesk.core.migrations import is_current
 from frontdesk.core.patch import PATCH_MODELS
+from frontdesk.core.storage import LocalBlobStore
 from frontdesk.identity.routes import auth, contacts, groups, members, organizations, tokens
 from frontdesk.tenancy import routes as tenancy_routes
 from frontdesk.tickets.routes import admin as ticket_admin_routes
-from frontdesk.tickets.routes import conversation, nested
+from frontdesk.tickets.routes import attachments, conversation, nested
 from frontdesk.tickets.routes import settings as ticket_settings
 from frontdesk.tickets.routes import tickets as ticket_routes
+from frontdesk.tickets.service.attachments import SkippingScanner
 from frontdesk.web.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from frontdesk.web.problems import PROBLEM_JSON, ProblemDetails, install_problem_handlers
 from frontdesk.worker import run_worker
@@ -41,6 +43,7 @@ API_ROUTERS = [
     ticket_routes.router,
     conversation.router,
     nested.router,
+    attachments.router,
     ticket_admin_routes.router,
 ]
 
@@ -76,6 +79,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = create_engine(settings.db_url)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
+    app.state.blob_store = LocalBlobStore(settings.data_dir / "blobs")
     try:
         if not _run_embedded_worker(settings):
             yield
@@ -122,12 +126,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    # A deployment with a virus scanner replaces this before serving.
+    app.state.scanner = SkippingScanner()
     install_problem_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
     _add_health_routes(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        upload_max_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(RequestContextMiddleware)
     return app
 

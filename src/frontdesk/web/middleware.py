@@ -26,6 +26,7 @@ SECURITY_HEADERS = [
     ),
 ]
 DOCS_PATHS = ("/api/docs",)
+UPLOAD_SUFFIX = "/attachments"
 
 
 class RequestContextMiddleware:
@@ -74,24 +75,34 @@ class RequestContextMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Answers 413 for bodies over the cap, by declared length or by bytes actually received."""
+    """Answers 413 for bodies over the cap, by declared length or by bytes actually received.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    Attachment uploads (POST to a path ending in `/attachments`) get `upload_max_bytes`
+    instead; the tenant's own, usually smaller, file limit is enforced by the service.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
+
+    def limit_for(self, scope: Scope) -> int:
+        is_upload = scope["method"] == "POST" and scope["path"].rstrip("/").endswith(UPLOAD_SUFFIX)
+        return self.upload_max_bytes if is_upload else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None:
             try:
-                too_large = int(declared) > self.max_bytes
+                too_large = int(declared) > max_bytes
             except ValueError:
                 too_large = False
             if too_large:
-                await self._reject(send)
+                await self._reject(send, max_bytes)
                 return
         received = 0
         overflowed = False
@@ -102,9 +113,9 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     overflowed = True
-                    raise PayloadTooLarge(f"the body exceeds {self.max_bytes} bytes")
+                    raise PayloadTooLarge(f"the body exceeds {max_bytes} bytes")
             return message
 
         async def guarded_send(message: Message) -> None:
@@ -123,10 +134,10 @@ class BodySizeLimitMiddleware:
             if started:
                 raise
         if overflowed and not started:
-            await self._reject(send)
+            await self._reject(send, max_bytes)
 
-    async def _reject(self, send: Send) -> None:
-        error = PayloadTooLarge(f"the body exceeds {self.max_bytes} bytes")
+    async def _reject(self, send: Send, max_bytes: int) -> None:
+        error = PayloadTooLarge(f"the body exceeds {max_bytes} bytes")
         body = json.dumps(error.problem()).encode()
         await send(
             {
