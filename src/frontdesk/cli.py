@@ -281,11 +281,19 @@ def token_create(
 @app.command()
 def demo() -> None:
     """Load the demo tenants and people (once), and print the logins."""
-    from frontdesk.demo import DEMO_LOGINS, DEMO_PASSWORD, load_demo
+    from frontdesk.core.storage import LocalBlobStore
+    from frontdesk.demo import DEMO_LOGINS, DEMO_PASSWORD, DemoCounts, demo_counts, load_demo
 
-    loaded = _run(load_demo)
+    store = LocalBlobStore(get_settings().data_dir / "blobs")  # where the server reads them
+
+    async def work(session: AsyncSession) -> tuple[bool, DemoCounts | None]:
+        return await load_demo(session, store=store), await demo_counts(session)
+
+    loaded, counts = _run(work)
     base = get_settings().public_base_url
     typer.echo("demo data loaded" if loaded else "demo data already present")
+    if counts is not None:
+        typer.echo(counts.line())
     typer.echo(f"API docs: {base}/api/docs    health: {base}/readyz")
     typer.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
     for login in DEMO_LOGINS:
