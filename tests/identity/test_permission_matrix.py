@@ -3,13 +3,16 @@
 The matrix is deliberately independent of `frontdesk.identity.policy`: it states who may call
 what, so a change to the policy table (or a route wired to the wrong action) fails this test.
 Routes are enumerated from the app, so a new route fails the test until it is added here.
+Where the body, the query or the object decides (a light agent's internal note but not their
+public reply, `?purge=true`, a ticket in a group the agent is not in), VARIANTS calls the route
+that way too, with its own allowed set; a principal who may not even see the object gets 404.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import uuid4
 
@@ -36,7 +39,10 @@ STAFF_AND_CONTACTS = STAFF | {CONTACT}
 API = "/api/v1"
 ME = f"{API}/me"
 PLATFORM_TENANTS = f"{API}/admin/tenants"
+PLATFORM_TICKETS = f"{API}/admin/tickets"
 T = f"{API}/tenants/{{tenant}}"
+TICKETS = f"{T}/tickets"
+TICKET = f"{TICKETS}/{{ticket_id}}"
 
 #: (method, path template) -> the principals that may call it (in tenant `acme`, for tenant routes).
 EXPECTED: dict[tuple[str, str], frozenset[str]] = {
@@ -92,7 +98,55 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{T}/tokens"): STAFF,
     ("POST", f"{T}/tokens"): STAFF,
     ("DELETE", f"{T}/tokens/{{token_id}}"): STAFF,
+    # ticket settings: statuses and categories are everyone's to read; the tag list is staff's
+    ("GET", f"{T}/statuses"): STAFF_AND_CONTACTS,
+    ("POST", f"{T}/statuses"): ADMINS,
+    ("PATCH", f"{T}/statuses/{{status_id}}"): ADMINS,
+    ("DELETE", f"{T}/statuses/{{status_id}}"): ADMINS,
+    ("GET", f"{T}/categories"): STAFF_AND_CONTACTS,
+    ("POST", f"{T}/categories"): ADMINS,
+    ("GET", f"{T}/categories/{{category_id}}"): STAFF_AND_CONTACTS,
+    ("PATCH", f"{T}/categories/{{category_id}}"): ADMINS,
+    ("DELETE", f"{T}/categories/{{category_id}}"): ADMINS,
+    ("GET", f"{T}/tags"): STAFF,
+    # tickets: light agents only read; contacts create, read and retitle/resolve their own
+    ("GET", TICKETS): STAFF_AND_CONTACTS,
+    ("POST", TICKETS): AGENTS | {CONTACT},
+    ("POST", f"{TICKETS}/bulk"): AGENTS,
+    ("GET", TICKET): STAFF_AND_CONTACTS,
+    ("PATCH", TICKET): AGENTS | {CONTACT},
+    ("DELETE", TICKET): AGENTS,  # to the trash; `?purge=true` is in VARIANTS
+    ("POST", f"{TICKET}/restore"): AGENTS,
+    ("POST", f"{TICKET}/mark-read"): STAFF_AND_CONTACTS,
+    # the conversation: a public reply here; internal notes are in VARIANTS
+    ("GET", f"{TICKET}/messages"): STAFF_AND_CONTACTS,
+    ("POST", f"{TICKET}/messages"): AGENTS | {CONTACT},
+    ("GET", f"{TICKET}/messages/{{message_id}}"): STAFF_AND_CONTACTS,
+    ("POST", f"{TICKET}/messages/{{message_id}}/redact"): ADMINS,
+    # what hangs off a ticket
+    ("GET", f"{TICKET}/participants"): STAFF_AND_CONTACTS,
+    ("POST", f"{TICKET}/participants"): AGENTS,
+    ("DELETE", f"{TICKET}/participants/{{participant_id}}"): AGENTS,
+    ("GET", f"{TICKET}/tags"): STAFF,
+    ("POST", f"{TICKET}/tags"): AGENTS,
+    ("DELETE", f"{TICKET}/tags/{{tag}}"): AGENTS,
+    ("GET", f"{TICKET}/assignments"): STAFF,
+    ("POST", f"{TICKET}/assignments"): AGENTS,
+    ("GET", f"{TICKET}/access"): STAFF,
+    ("POST", f"{TICKET}/access"): AGENTS,
+    ("DELETE", f"{TICKET}/access/{{grant_id}}"): AGENTS,
+    ("GET", f"{TICKET}/audit"): STAFF_AND_CONTACTS,  # contacts: public entries only
+    # files: on the ticket itself here, on messages in VARIANTS; a public message's file here
+    ("GET", f"{TICKET}/attachments"): STAFF_AND_CONTACTS,
+    ("POST", f"{TICKET}/attachments"): AGENTS | {CONTACT},
+    ("GET", f"{TICKET}/attachments/{{attachment_id}}"): STAFF_AND_CONTACTS,
+    ("GET", f"{TICKET}/attachments/{{attachment_id}}/content"): STAFF_AND_CONTACTS,
+    # platform admins read any tenant's tickets
+    ("GET", PLATFORM_TICKETS): PLATFORM,
+    ("GET", f"{PLATFORM_TICKETS}/{{ticket_id}}"): PLATFORM,
 }
+
+Form = dict[str, str]
 
 PROBLEM_JSON = "application/problem+json"
 MERGE_PATCH = "application/merge-patch+json"
@@ -136,6 +190,8 @@ class Kit:
 
     client: httpx.AsyncClient
     world: World
+    #: Objects made once and reused across calls (the shared ticket, variants' tickets).
+    made: dict[str, str] = field(default_factory=dict)
 
     def person(self, who: str) -> Person | None:
         if who == ANONYMOUS:
@@ -146,10 +202,20 @@ class Kit:
             return self.world.outsider
         return self.world.a[who]
 
-    async def send(self, who: str, method: str, url: str, body: Any = None) -> httpx.Response:
-        """A request with `who`'s bearer token (none when anonymous); PATCH is a merge patch."""
+    async def send(
+        self, who: str, method: str, url: str, body: Any = None, *, form: Form | None = None
+    ) -> httpx.Response:
+        """A request with `who`'s bearer token (none when anonymous); PATCH is a merge patch,
+        and a `form` is sent as multipart with a small file."""
         person = self.person(who)
         headers = dict(person.auth) if person is not None else {}
+        if form is not None:
+            files = {"file": ("matrix.txt", f"file {unique()}".encode(), "text/plain")}
+            response = await self.client.request(
+                method, url, headers=headers, data=form, files=files
+            )
+            self.client.cookies.clear()
+            return response
         content = None
         if body is not None:
             headers["Content-Type"] = MERGE_PATCH if method == "PATCH" else "application/json"
@@ -202,13 +268,71 @@ class Kit:
         body = {"slug": f"matrix-{unique()}", "name": "Matrix Ltd"}
         return await self.create(PLATFORM_TENANTS, body, who=PLATFORM_ADMIN)
 
+    async def once(self, key: str, make: Callable[[], Awaitable[str]]) -> str:
+        if key not in self.made:
+            self.made[key] = await make()
+        return self.made[key]
+
+    async def status(self) -> str:
+        body = {"key": f"matrix_{unique()}", "label": "Matrix", "category": "open"}
+        return await self.create(self.tenant_url("/statuses"), body)
+
+    async def category(self) -> str:
+        return await self.create(self.tenant_url("/categories"), {"name": f"Category {unique()}"})
+
+    async def ticket(self, **fields: Any) -> str:
+        """A ticket of acme's contact (the world's `contact` can see it), as the owner."""
+        body = {"subject": f"Ticket {unique()}", "requester_id": str(self.world.a.contact_id)}
+        return await self.create(self.tenant_url("/tickets"), body | fields)
+
+    def ticket_url(self, ticket_id: str, suffix: str = "") -> str:
+        return self.tenant_url(f"/tickets/{ticket_id}{suffix}")
+
+    async def message(self, ticket_id: str, *, internal: bool = False, who: str = OWNER) -> str:
+        body: dict[str, Any] = {"body": f"Message {unique()}"}
+        if internal:
+            body["is_internal"] = True
+        return await self.create(self.ticket_url(ticket_id, "/messages"), body, who=who)
+
+    async def upload(self, ticket_id: str, message_id: str | None = None, who: str = OWNER) -> str:
+        form = {"message_id": message_id} if message_id else {}
+        url = self.ticket_url(ticket_id, "/attachments")
+        response = await self.send(who, "POST", url, form=form)
+        assert response.status_code == 201, f"setup upload {url}: {response.text}"
+        created: str = response.json()["id"]
+        return created
+
+    async def share(self, ticket_id: str, group_id: str, level: str) -> str:
+        body = {"group_id": group_id, "level": level}
+        return await self.create(self.ticket_url(ticket_id, "/access"), body)
+
+    async def other_customers_ticket(self, **fields: Any) -> str:
+        """A ticket whose requester is another contact of acme."""
+        return await self.ticket(requester_id=await self.contact(), **fields)
+
 
 @dataclass(frozen=True)
 class Case:
-    """How to call one route: the JSON body, and fresh path ids for calls that change state."""
+    """How to call one route: the JSON body, the query, and path ids (fresh ones for calls that
+    change state, or particular objects), plus what else an allowed call's answer must show."""
 
     body: Callable[[Kit, str], Any] | None = None
     fresh: Callable[[Kit, str], Awaitable[dict[str, str]]] | None = None
+    query: Callable[[Kit, str], dict[str, str]] | None = None
+    #: A multipart upload (with a small file) of these form fields instead of a JSON body.
+    form: Callable[[Kit, str], Form] | None = None
+    check: Callable[[httpx.Response], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """The route called another way (a body, a query, an object) that changes who may do it."""
+
+    name: str
+    allowed: frozenset[str]
+    case: Case
+    #: Denials other than the usual ones: 404 for an object the principal may not even see.
+    denied: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 def _login_body(kit: Kit, who: str) -> dict[str, str]:
@@ -262,6 +386,168 @@ def _notes(_kit: Kit, _who: str) -> dict[str, str]:
     return {"notes": f"patched {unique()}"}
 
 
+async def _fresh_status(kit: Kit, _who: str) -> dict[str, str]:
+    return {"status_id": await kit.status()}
+
+
+async def _fresh_category(kit: Kit, _who: str) -> dict[str, str]:
+    return {"category_id": await kit.category()}
+
+
+async def _fresh_ticket(kit: Kit, _who: str) -> dict[str, str]:
+    return {"ticket_id": await kit.ticket()}
+
+
+async def _fresh_deleted_ticket(kit: Kit, _who: str) -> dict[str, str]:
+    ticket_id = await kit.ticket()
+    deleted = await kit.send(OWNER, "DELETE", kit.ticket_url(ticket_id))
+    assert deleted.status_code == 204, deleted.text
+    return {"ticket_id": ticket_id}
+
+
+async def _fresh_message(kit: Kit, _who: str) -> dict[str, str]:
+    return {"message_id": await kit.message(kit.made["ticket"])}
+
+
+async def _fresh_participant(kit: Kit, _who: str) -> dict[str, str]:
+    body = {"role": "cc", "email": f"cc-{unique()}@customers.example"}
+    url = kit.ticket_url(kit.made["ticket"], "/participants")
+    return {"participant_id": await kit.create(url, body)}
+
+
+async def _fresh_tag(kit: Kit, _who: str) -> dict[str, str]:
+    tag = f"tag-{unique()}"
+    url = kit.ticket_url(kit.made["ticket"], "/tags")
+    added = await kit.send(OWNER, "POST", url, {"tag": tag})
+    assert added.status_code == 201, added.text
+    return {"tag": tag}
+
+
+async def _fresh_grant(kit: Kit, _who: str) -> dict[str, str]:
+    return {"grant_id": await kit.share(kit.made["ticket"], await kit.group(), "read")}
+
+
+def _ticket_body(kit: Kit, who: str) -> dict[str, Any]:
+    """A contact is the requester of what they create; staff name the world's contact."""
+    body: dict[str, Any] = {"subject": f"Created {unique()}", "description": "It broke"}
+    if who != CONTACT:
+        body["requester_id"] = str(kit.world.a.contact_id)
+    return body
+
+
+def _reply(**extra: Any) -> Callable[[Kit, str], dict[str, Any]]:
+    return lambda _kit, _who: {"body": f"Reply {unique()}", **extra}
+
+
+def _is_internal(expected: bool) -> Callable[[httpx.Response], str | None]:
+    def check(response: httpx.Response) -> str | None:
+        found = response.json()["is_internal"]
+        return None if found is expected else f"is_internal is {found}, wanted {expected}"
+
+    return check
+
+
+def _all_succeeded(response: httpx.Response) -> str | None:
+    results = response.json()["results"]
+    failed = [r for r in results if not r["ok"]]
+    return f"bulk results failed: {failed}" if failed or not results else None
+
+
+async def _shared_ticket(kit: Kit, _who: str) -> dict[str, str]:
+    return {"ticket_id": kit.made["ticket"]}
+
+
+async def _internal_note(kit: Kit, _who: str) -> dict[str, str]:
+    ticket_id = kit.made["ticket"]
+    note = await kit.once("internal note", lambda: kit.message(ticket_id, internal=True))
+    return {"message_id": note}
+
+
+async def _other_customers_ticket(kit: Kit, _who: str) -> dict[str, str]:
+    return {"ticket_id": await kit.once("other customer's", kit.other_customers_ticket)}
+
+
+async def _cc_ticket(kit: Kit, _who: str) -> dict[str, str]:
+    async def make() -> str:
+        ticket_id = await kit.other_customers_ticket()
+        body = {"role": "cc", "contact_id": str(kit.world.a.contact_id)}
+        await kit.create(kit.ticket_url(ticket_id, "/participants"), body)
+        return ticket_id
+
+    return {"ticket_id": await kit.once("contact is cc", make)}
+
+
+async def _foreign_group_ticket(kit: Kit, _who: str) -> dict[str, str]:
+    """A ticket of the world's contact in a group no agent of the world is in."""
+
+    async def make() -> str:
+        return await kit.ticket(group_id=await kit.group())
+
+    return {"ticket_id": await kit.once("foreign group", make)}
+
+
+def _shared_with_agents_group(level: str) -> Callable[[Kit, str], Awaitable[dict[str, str]]]:
+    """A ticket in a foreign group, shared with the group the world's agent is in."""
+
+    async def fresh(kit: Kit, _who: str) -> dict[str, str]:
+        async def make() -> str:
+            ticket_id = await kit.ticket(group_id=await kit.group())
+            await kit.share(ticket_id, kit.made["agent group"], level)
+            return ticket_id
+
+        return {"ticket_id": await kit.once(f"shared {level}", make)}
+
+    return fresh
+
+
+async def _assigned_to_agent(kit: Kit, _who: str) -> dict[str, str]:
+    """A ticket assigned to the agent in a group the agent has since left."""
+
+    async def make() -> str:
+        group_id, member_id = await kit.group_member()
+        ticket_id = await kit.ticket(group_id=group_id, assignee_id=str(kit.world.a[AGENT].user_id))
+        left = await kit.send(
+            OWNER, "DELETE", kit.tenant_url(f"/groups/{group_id}/members/{member_id}")
+        )
+        assert left.status_code == 204, left.text
+        return ticket_id
+
+    return {"ticket_id": await kit.once("assigned to the agent", make)}
+
+
+async def _internal_attachment(kit: Kit, _who: str) -> dict[str, str]:
+    async def make() -> str:
+        note = (await _internal_note(kit, OWNER))["message_id"]
+        return await kit.upload(kit.made["ticket"], note)
+
+    return {"attachment_id": await kit.once("internal attachment", make)}
+
+
+async def _staff_ticket_attachment(kit: Kit, _who: str) -> dict[str, str]:
+    """A file staff attached to the ticket itself (no message): staff-only."""
+    made = await kit.once("staff's file", lambda: kit.upload(kit.made["ticket"]))
+    return {"attachment_id": made}
+
+
+def _onto(message: str) -> Callable[[Kit, str], Form]:
+    return lambda kit, _who: {"message_id": kit.made[message]}
+
+
+def _bulk_body(kit: Kit, _who: str) -> dict[str, Any]:
+    return {"ticket_ids": [kit.made["ticket"]], "changes": {"priority": "high"}}
+
+
+def _admin_query(kit: Kit, _who: str) -> dict[str, str]:
+    return {"tenant_id": str(kit.world.a.id)}
+
+
+def _subject(_kit: Kit, _who: str) -> dict[str, str]:
+    return {"subject": f"Patched {unique()}"}
+
+
+NOT_FOUND = (404, "not_found")
+FIELD_NOT_ALLOWED = (403, "field_not_allowed")
+
 CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{API}/auth/login"): Case(body=_login_body),
     ("PATCH", ME): Case(body=lambda _kit, _who: {"timezone": "Europe/Berlin"}),
@@ -304,6 +590,168 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", f"{T}/organizations/{{organization_id}}"): Case(fresh=_fresh_organization),
     ("POST", f"{T}/tokens"): Case(body=_named("Token")),
     ("DELETE", f"{T}/tokens/{{token_id}}"): Case(fresh=_fresh_tenant_token),
+    ("POST", f"{T}/statuses"): Case(
+        body=lambda _kit, _who: {"key": f"s_{unique()}", "label": "New one", "category": "open"}
+    ),
+    ("PATCH", f"{T}/statuses/{{status_id}}"): Case(body=lambda _kit, _who: {"label": unique()}),
+    ("DELETE", f"{T}/statuses/{{status_id}}"): Case(fresh=_fresh_status),
+    ("POST", f"{T}/categories"): Case(body=_named("Category")),
+    ("PATCH", f"{T}/categories/{{category_id}}"): Case(
+        body=lambda _kit, _who: {"description": f"patched {unique()}"}
+    ),
+    ("DELETE", f"{T}/categories/{{category_id}}"): Case(fresh=_fresh_category),
+    ("POST", TICKETS): Case(body=_ticket_body),
+    ("POST", f"{TICKETS}/bulk"): Case(body=_bulk_body, check=_all_succeeded),
+    ("PATCH", TICKET): Case(body=_subject),
+    ("DELETE", TICKET): Case(fresh=_fresh_ticket),
+    ("POST", f"{TICKET}/restore"): Case(fresh=_fresh_deleted_ticket),
+    ("POST", f"{TICKET}/messages"): Case(body=_reply(), check=_is_internal(False)),
+    ("POST", f"{TICKET}/messages/{{message_id}}/redact"): Case(fresh=_fresh_message),
+    ("POST", f"{TICKET}/participants"): Case(
+        body=lambda _kit, _who: {"role": "cc", "email": f"cc-{unique()}@customers.example"}
+    ),
+    ("DELETE", f"{TICKET}/participants/{{participant_id}}"): Case(fresh=_fresh_participant),
+    ("POST", f"{TICKET}/tags"): Case(body=lambda _kit, _who: {"tag": f"tag-{unique()}"}),
+    ("DELETE", f"{TICKET}/tags/{{tag}}"): Case(fresh=_fresh_tag),
+    # a fresh ticket each time, so that every allowed call moves one
+    ("POST", f"{TICKET}/assignments"): Case(
+        body=lambda kit, _who: {"assignee_id": str(kit.world.a[AGENT].user_id), "reason": "matrix"},
+        fresh=_fresh_ticket,
+    ),
+    ("POST", f"{TICKET}/access"): Case(
+        body=lambda kit, _who: {"group_id": kit.made["agent group"], "level": "read"}
+    ),
+    ("DELETE", f"{TICKET}/access/{{grant_id}}"): Case(fresh=_fresh_grant),
+    ("POST", f"{TICKET}/attachments"): Case(form=lambda _kit, _who: {}),
+    ("GET", PLATFORM_TICKETS): Case(query=_admin_query),
+    ("GET", f"{PLATFORM_TICKETS}/{{ticket_id}}"): Case(query=_admin_query),
+}
+
+#: Routes whose allowed set depends on the body, the query or the object: each variant is called
+#: by every principal too, next to the route's plain case above.
+VARIANTS: dict[tuple[str, str], list[Variant]] = {
+    ("POST", TICKETS): [
+        Variant(
+            "with internal fields",
+            AGENTS,
+            Case(body=lambda kit, who: _ticket_body(kit, who) | {"tags": ["vip"]}),
+            denied={CONTACT: FIELD_NOT_ALLOWED},
+        ),
+    ],
+    ("GET", TICKET): [
+        Variant(
+            "another customer's ticket",
+            STAFF,
+            Case(fresh=_other_customers_ticket),
+            denied={CONTACT: NOT_FOUND},
+        ),
+        Variant("the contact is a cc", STAFF_AND_CONTACTS, Case(fresh=_cc_ticket)),
+        Variant(
+            "in a group no agent is in",
+            ADMINS | {CONTACT},
+            Case(fresh=_foreign_group_ticket),
+            denied={AGENT: NOT_FOUND, LIGHT_AGENT: NOT_FOUND},
+        ),
+        Variant(
+            "shared with the agent's group",
+            ADMINS | {AGENT, CONTACT},
+            Case(fresh=_shared_with_agents_group("read")),
+            denied={LIGHT_AGENT: NOT_FOUND},
+        ),
+        Variant(
+            "assigned to the agent, outside their groups",
+            ADMINS | {AGENT, CONTACT},
+            Case(fresh=_assigned_to_agent),
+            denied={LIGHT_AGENT: NOT_FOUND},
+        ),
+    ],
+    ("PATCH", TICKET): [
+        Variant(
+            "a field only staff change",
+            AGENTS,
+            Case(body=lambda _kit, _who: {"priority": "high"}),
+            denied={CONTACT: FIELD_NOT_ALLOWED},
+        ),
+        Variant(
+            "resolving",
+            AGENTS | {CONTACT},
+            Case(body=lambda _kit, _who: {"status": "resolved"}, fresh=_fresh_ticket),
+        ),
+        Variant(
+            "shared read-only with the agent's group",
+            ADMINS | {CONTACT},
+            Case(body=_subject, fresh=_shared_with_agents_group("read")),
+        ),
+        Variant(
+            "shared for writing with the agent's group",
+            AGENTS | {CONTACT},
+            Case(body=_subject, fresh=_shared_with_agents_group("write")),
+        ),
+    ],
+    ("DELETE", TICKET): [
+        Variant(
+            "purge",
+            ADMINS,
+            Case(fresh=_fresh_ticket, query=lambda _kit, _who: {"purge": "true"}),
+        ),
+    ],
+    ("POST", f"{TICKET}/messages"): [
+        Variant(
+            "internal note",
+            STAFF,
+            Case(body=_reply(is_internal=True), check=_is_internal(True)),
+        ),
+        Variant("reply that sets the status", AGENTS, Case(body=_reply(status="open"))),
+        Variant(
+            "reply on a ticket shared read-only",
+            ADMINS | {CONTACT},
+            Case(body=_reply(), fresh=_shared_with_agents_group("read")),
+            denied={LIGHT_AGENT: NOT_FOUND},
+        ),
+        Variant(
+            "internal note on a ticket shared read-only",
+            ADMINS | {AGENT},
+            Case(body=_reply(is_internal=True), fresh=_shared_with_agents_group("read")),
+            denied={LIGHT_AGENT: NOT_FOUND},
+        ),
+    ],
+    ("GET", f"{TICKET}/messages/{{message_id}}"): [
+        Variant("an internal note", STAFF, Case(fresh=_internal_note), denied={CONTACT: NOT_FOUND}),
+    ],
+    ("POST", f"{TICKET}/attachments"): [
+        Variant(
+            "onto an internal note",
+            STAFF,
+            Case(form=_onto("internal note")),
+            denied={CONTACT: NOT_FOUND},
+        ),
+        Variant("onto an agent's reply", AGENTS, Case(form=_onto("agent's reply"))),
+        Variant(
+            "onto the contact's own reply", AGENTS | {CONTACT}, Case(form=_onto("contact's reply"))
+        ),
+    ],
+    ("GET", f"{TICKET}/attachments/{{attachment_id}}"): [
+        Variant(
+            "on an internal note",
+            STAFF,
+            Case(fresh=_internal_attachment),
+            denied={CONTACT: NOT_FOUND},
+        ),
+        Variant(
+            "staff's, on the ticket itself",
+            STAFF,
+            Case(fresh=_staff_ticket_attachment),
+            denied={CONTACT: NOT_FOUND},
+        ),
+    ],
+    ("GET", f"{TICKET}/attachments/{{attachment_id}}/content"): [
+        Variant(
+            "on an internal note",
+            STAFF,
+            Case(fresh=_internal_attachment),
+            denied={CONTACT: NOT_FOUND},
+        ),
+    ],
 }
 
 
@@ -327,6 +775,7 @@ async def test_matrix_names_exactly_the_apps_routes(app: FastAPI) -> None:
     stale = sorted(EXPECTED.keys() - routes)
     assert not stale, f"EXPECTED names routes the app does not have: {stale}"
     assert not (CASES.keys() - routes), "CASES names routes the app does not have"
+    assert not (VARIANTS.keys() - routes), "VARIANTS names routes the app does not have"
 
 
 def _permits_actions(dependant: Dependant) -> list[str]:
@@ -349,11 +798,48 @@ async def test_every_tenant_route_declares_one_permission(app: FastAPI) -> None:
     assert not undeclared, f"tenant routes need exactly one permits(action): {undeclared}"
 
 
+@dataclass(frozen=True)
+class Plan:
+    """One way to call one route, and who may."""
+
+    label: str
+    method: str
+    template: str
+    allowed: frozenset[str]
+    case: Case
+    success: int
+    denied: dict[str, tuple[int, str]]
+
+
+def plans(app: FastAPI) -> tuple[list[Plan], list[str]]:
+    """Every route's plain case and its variants; and the routes missing from EXPECTED."""
+    found: list[Plan] = []
+    missing: list[str] = []
+    for method, template, route in api_routes(app):
+        allowed = EXPECTED.get((method, template))
+        if allowed is None:
+            missing.append(f"{method} {template}: not in EXPECTED")
+            continue
+        success = route.status_code or 200
+        case = CASES.get((method, template), Case())
+        found.append(Plan(f"{method} {template}", method, template, allowed, case, success, {}))
+        for variant in VARIANTS.get((method, template), []):
+            label = f"{method} {template} [{variant.name}]"
+            found.append(
+                Plan(
+                    label, method, template, variant.allowed, variant.case, success, variant.denied
+                )
+            )
+    return found, missing
+
+
 async def test_every_principal_on_every_route(
     app: FastAPI, client: httpx.AsyncClient, world: World
 ) -> None:
     kit = Kit(client, world)
     group_id, group_member_id = await kit.group_member()
+    kit.made["agent group"] = group_id
+    ticket_id = await kit.once("ticket", kit.ticket)
     shared = {
         "tenant": world.a.slug,
         "tenant_id": str(world.a.id),
@@ -361,44 +847,57 @@ async def test_every_principal_on_every_route(
         "member_id": await kit.member(),
         "contact_id": await kit.contact(),
         "organization_id": await kit.organization(),
+        "status_id": await kit.status(),
+        "category_id": await kit.category(),
+        "ticket_id": ticket_id,
+        "message_id": await kit.once("agent's reply", lambda: kit.message(ticket_id)),
     }
+    await kit.once("internal note", lambda: kit.message(ticket_id, internal=True))
+    await kit.once("contact's reply", lambda: kit.message(ticket_id, who=CONTACT))
+    if any("attachment" in template for _, template, _ in api_routes(app)):
+        shared["attachment_id"] = await kit.upload(ticket_id, shared["message_id"])
+    # Real ids for the calls that never reach the tenant (no fresh objects made for them).
+    for fresh in (_fresh_participant, _fresh_tag, _fresh_grant, _fresh_tenant_token):
+        shared |= await fresh(kit, OWNER)
     group_member_template = f"{T}/groups/{{group_id}}/members/{{member_id}}"
-    routes = list(api_routes(app))
-    failures: list[str] = []
+    all_plans, failures = plans(app)
     calls = 0
-    for method, template, route in routes:
-        allowed = EXPECTED.get((method, template))
-        if allowed is None:
-            failures.append(f"{method} {template}: not in EXPECTED")
-            continue
-        case = CASES.get((method, template), Case())
+    for plan in all_plans:
+        case = plan.case
         for who in PRINCIPALS:
             params = dict(shared)
-            if template == group_member_template:
+            if plan.template == group_member_template:
                 params["member_id"] = group_member_id
-            if case.fresh is not None:
+            outside = is_tenant_route(plan.template) and who in (
+                ANONYMOUS,
+                OUTSIDER,
+                PLATFORM_ADMIN,
+            )
+            if case.fresh is not None and not outside:
                 params |= await case.fresh(kit, who)
-            url = template.format(**params)
+            url = plan.template.format(**params)
+            if case.query is not None:
+                url += "?" + str(httpx.QueryParams(case.query(kit, who)))
             body = case.body(kit, who) if case.body is not None else None
-            response = await kit.send(who, method, url, body)
+            form = case.form(kit, who) if case.form is not None else None
+            response = await kit.send(who, plan.method, url, body, form=form)
             calls += 1
-            failure = _check(response, template, who, allowed, route.status_code or 200)
+            failure = _check(response, plan, who)
             if failure:
-                failures.append(f"{who:>14} {method} {template}: {failure}")
+                failures.append(f"{who:>14} {plan.label}: {failure}")
     assert not failures, "permission matrix violations:\n" + "\n".join(failures)
-    assert calls == len(routes) * len(PRINCIPALS)
+    assert calls == len(all_plans) * len(PRINCIPALS)
+    assert len(all_plans) > len(EXPECTED)
 
 
-def _check(
-    response: httpx.Response, template: str, who: str, allowed: frozenset[str], success: int
-) -> str | None:
+def _check(response: httpx.Response, plan: Plan, who: str) -> str | None:
     """What is wrong with the response, or None."""
     status = response.status_code
-    if who in allowed:
-        if status != success:
-            return f"allowed, expected {success}, got {status} {response.text[:300]}"
-        return None
-    want, code = expected_denial(template, who)
+    if who in plan.allowed:
+        if status != plan.success:
+            return f"allowed, expected {plan.success}, got {status} {response.text[:300]}"
+        return plan.case.check(response) if plan.case.check is not None else None
+    want, code = plan.denied.get(who) or expected_denial(plan.template, who)
     if status != want:
         return f"denied, expected {want}, got {status} {response.text[:300]}"
     if not response.headers.get("content-type", "").startswith(PROBLEM_JSON):

@@ -9,8 +9,9 @@ from uuid import UUID
 
 from sqlalchemy import Select, and_, exists, or_, select
 
-from frontdesk.core.errors import ValidationFailed
+from frontdesk.core.errors import Forbidden, ValidationFailed
 from frontdesk.identity.context import TenantContext
+from frontdesk.identity.policy import Role
 from frontdesk.tickets.models import (
     Channel,
     Priority,
@@ -28,6 +29,19 @@ SORTS: dict[str, Any] = {
     "due": Ticket.due_at,
     "number": Ticket.number,
 }
+#: A customer's view has no due date, assignment or tags: they neither sort nor filter by them
+#: (a cursor would carry the due date; a filter would confirm a tag or a group).
+CUSTOMER_SORTS: dict[str, Any] = {name: column for name, column in SORTS.items() if name != "due"}
+INTERNAL_FILTERS = ("group_id", "assignee", "tag")
+
+
+class FilterNotAllowed(Forbidden):
+    code = "filter_not_allowed"
+    title = "You may not filter by these fields"
+
+
+def sorts_for(ctx: TenantContext) -> dict[str, Any]:
+    return CUSTOMER_SORTS if ctx.role is Role.CONTACT else SORTS
 
 
 @dataclass
@@ -83,6 +97,12 @@ def _tag_condition(tags: list[str], mode: str) -> Any:
 def apply_filters(
     ctx: TenantContext, statement: Select[Ticket], filters: TicketFilters
 ) -> Select[Ticket]:
+    if ctx.role is Role.CONTACT:
+        internal = [name for name in INTERNAL_FILTERS if getattr(filters, name)]
+        if internal:
+            raise FilterNotAllowed(
+                f"customers cannot filter by: {', '.join(internal)}", fields=internal
+            )
     conditions: list[Any] = []
     if filters.status:
         conditions.append(

@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
+from frontdesk.core.errors import NotFound
 from frontdesk.core.pagination import PagePublic, paginate, parse_sort
 from frontdesk.core.repository import scoped
 from frontdesk.identity.context import TenantContext
@@ -93,7 +94,9 @@ async def remove_tag(
 ) -> Response:
     ticket = await tickets.get_ticket(ctx, ticket_id, for_write=True)
     before = await tickets.snapshot(ctx.session, ticket, ctx.tenant.ticket_prefix)
-    await tags.change_tags(ctx.session, ticket, [], [tag])
+    _, removed = await tags.change_tags(ctx.session, ticket, [], [tag])
+    if not removed:
+        raise NotFound("the ticket has no such tag")
     await finish_nested_change(ctx, ticket, before, "updated")
     return Response(status_code=204)
 

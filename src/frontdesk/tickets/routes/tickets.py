@@ -8,6 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from frontdesk.core.errors import InvalidPatch
 from frontdesk.core.idempotency import create_idempotently
 from frontdesk.core.pagination import DEFAULT_LIMIT, PagePublic, paginate, parse_sort
 from frontdesk.core.patch import patch_openapi, read_patch
@@ -15,7 +16,7 @@ from frontdesk.core.responses import with_etag
 from frontdesk.identity.context import TenantContext
 from frontdesk.identity.dependencies import permits
 from frontdesk.identity.policy import ADMINS, Action, Role, authorize
-from frontdesk.tickets.listing import SORTS, TicketFilters, apply_filters, parse_instant
+from frontdesk.tickets.listing import TicketFilters, apply_filters, parse_instant, sorts_for
 from frontdesk.tickets.models import Channel, Priority, StatusCategory, Ticket, TicketType
 from frontdesk.tickets.repository import visible_tickets
 from frontdesk.tickets.schemas import (
@@ -90,7 +91,7 @@ async def list_tickets(
     page = await paginate(
         ctx.session,
         statement,
-        order=parse_sort(sort, SORTS, "-updated"),
+        order=parse_sort(sort, sorts_for(ctx), "-updated"),
         id_column=Ticket.id,
         limit=limit,
         cursor=cursor,
@@ -142,7 +143,16 @@ async def update_ticket(
     current = view.model_dump(mode="json")
     if ctx.role is Role.CONTACT:
         own = {"subject": current["subject"], "status": current["status"]}
-        customer_changes = await read_patch(request, CustomerTicketUpdate, own, ticket.version)
+        try:
+            customer_changes = await read_patch(request, CustomerTicketUpdate, own, ticket.version)
+        except InvalidPatch as exc:
+            # A field staff may change is refused as on creation, not as an unknown field.
+            staff_only = sorted(set(exc.data.get("fields", [])) & set(TicketUpdate.model_fields))
+            if not staff_only:
+                raise
+            raise tickets.FieldNotAllowed(
+                f"customers cannot change: {', '.join(staff_only)}", fields=staff_only
+            ) from exc
         ticket = await tickets.update_ticket_as_customer(ctx, ticket, customer_changes)
     else:
         changes = await read_patch(
