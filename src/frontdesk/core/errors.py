@@ -32,6 +32,11 @@ class BadRequest(FrontdeskError):
     pass
 
 
+class MalformedJson(BadRequest):
+    code = "malformed_json"
+    title = "The body is not valid JSON"
+
+
 class InvalidCursor(FrontdeskError):
     code = "invalid_cursor"
     title = "Invalid pagination cursor"

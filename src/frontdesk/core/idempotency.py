@@ -58,8 +58,13 @@ async def create_idempotently(
     session: AsyncSession,
     create: Callable[[], Awaitable[BaseModel]],
     status_code: int = 201,
+    *,
+    secret_fields: tuple[str, ...] = (),
 ) -> JSONResponse:
-    """Run `create` once per (actor, Idempotency-Key); a repeat gets the stored response back."""
+    """Run `create` once per (actor, Idempotency-Key); a repeat gets the stored response back.
+
+    `secret_fields` are stored as null: a replay never shows a secret twice.
+    """
     key = request.headers.get(HEADER)
     if key is None:
         created = await create()
@@ -83,9 +88,14 @@ async def create_idempotently(
         )
     created = await create()
     body = created.model_dump(mode="json")
+    stored = {name: None if name in secret_fields else value for name, value in body.items()}
     session.add(
         IdempotencyRecord(
-            actor=actor, key=key, request_digest=digest, status_code=status_code, response_body=body
+            actor=actor,
+            key=key,
+            request_digest=digest,
+            status_code=status_code,
+            response_body=stored,
         )
     )
     return JSONResponse(body, status_code=status_code)

@@ -11,8 +11,8 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from frontdesk.core.errors import (
-    BadRequest,
     InvalidPatch,
+    MalformedJson,
     PreconditionFailed,
     UnsupportedMediaType,
     ValidationFailed,
@@ -69,7 +69,7 @@ def apply_patch_body(
     try:
         parsed = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("the body is not valid JSON") from exc
+        raise MalformedJson() from exc
     if media_type == JSON_PATCH:
         return apply_json_patch(copy.deepcopy(document), parsed)
     if not isinstance(parsed, dict):

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
+from frontdesk.core.storable import JsonObject
 from frontdesk.identity.models import AiWorkMode, AssignmentStrategy, GroupMemberRole, MemberRole
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -133,7 +134,7 @@ class GroupFields(Strict):
     assignment_strategy: AssignmentStrategy = AssignmentStrategy.QUEUE_ONLY
     is_support_queue: bool = True
     default_sla_policy_id: UUID | None = None
-    routing_config: dict[str, Any] = Field(default_factory=dict)
+    routing_config: JsonObject = Field(default_factory=dict)
     ai_work_mode: AiWorkMode = AiWorkMode.OFF
 
 
@@ -148,7 +149,7 @@ class GroupUpdate(Strict):
     assignment_strategy: AssignmentStrategy
     is_support_queue: bool
     default_sla_policy_id: UUID | None
-    routing_config: dict[str, Any]
+    routing_config: JsonObject
     ai_work_mode: AiWorkMode
 
 
@@ -266,7 +267,9 @@ class ApiTokenPublic(BaseModel):
 
 
 class ApiTokenCreated(ApiTokenPublic):
-    token: str = Field(description="The secret; shown only in this response.")
+    token: str | None = Field(
+        description="The secret; shown only in the first response (null on an idempotent replay)."
+    )
 
 
 RoleName = Literal["owner", "admin", "agent", "light_agent"]

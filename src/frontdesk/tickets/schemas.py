@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, model_validator
 
+from frontdesk.core.storable import JsonObject
 from frontdesk.tickets.models import (
     AccessLevel,
     AuthorType,
@@ -118,7 +119,7 @@ class TicketCreate(Strict):
     category_id: UUID | None = None
     tags: Tags = Field(default_factory=list)
     due_at: datetime | None = None
-    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    custom_fields: JsonObject = Field(default_factory=dict)
     ai_mode: Annotated[str, StringConstraints(max_length=20)] | None = None
     orchestration_ref: Ref | None = None
 
@@ -143,7 +144,7 @@ class TicketUpdate(Strict):
     category_id: UUID | None
     tags: Tags
     due_at: datetime | None
-    custom_fields: dict[str, Any]
+    custom_fields: JsonObject
     ai_mode: Annotated[str, StringConstraints(max_length=20)] | None
     ai_summary: LongText | None
     ai_confidence: Annotated[float, Field(ge=0, le=1)] | None
@@ -241,6 +242,19 @@ class MessagePublic(BaseModel):
     external_message_id: str | None
     attachment_ids: list[UUID]
     redacted_at: datetime | None
+    created_at: datetime
+
+
+class AttachmentPublic(BaseModel):
+    id: UUID
+    ticket_id: UUID
+    message_id: UUID | None
+    filename: str
+    content_type: str = Field(description="Sniffed from the content; the client's claim is ignored")
+    size: int
+    sha256: str
+    scan_status: str
+    is_public: bool = Field(description="Attached to a public message: every reader sees it")
     created_at: datetime
 
 

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -16,6 +16,7 @@ from frontdesk.core.errors import (
     BadRequest,
     Conflict,
     FrontdeskError,
+    MalformedJson,
     MethodNotAllowed,
     NotFound,
     ServiceUnavailable,
@@ -46,15 +47,15 @@ class IntegrityConflict(Conflict):
     title = "The change conflicts with existing data"
 
 
+class UnstorableValue(ValidationFailed):
+    code = "unstorable_value"
+    title = "A value cannot be stored, e.g. text with a NUL character"
+
+
 class InternalError(FrontdeskError):
     status = 500
     code = "internal_error"
     title = "Internal error"
-
-
-class MalformedJson(BadRequest):
-    code = "malformed_json"
-    title = "The body is not valid JSON"
 
 
 def problem_response(error: FrontdeskError) -> JSONResponse:
@@ -116,6 +117,15 @@ def install_problem_handlers(app: FastAPI) -> None:
         error = ServiceUnavailable("the database is busy or unreachable; retry shortly")
         error.headers["Retry-After"] = "1"
         return problem_response(error)
+
+    @app.exception_handler(DBAPIError)
+    async def _data(_request: Request, exc: DBAPIError) -> JSONResponse:
+        # SQLSTATE class 22 is "data exception": a value from the request that the database
+        # refuses (PostgreSQL text cannot hold U+0000, for one). Anything else is unexpected.
+        if not str(getattr(exc.orig, "sqlstate", None) or "").startswith("22"):
+            raise exc
+        log.info("unstorable_value", error=str(exc.orig)[:500])
+        return problem_response(UnstorableValue())
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

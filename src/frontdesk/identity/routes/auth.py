@@ -177,7 +177,7 @@ async def create_my_token(
         )
         return ApiTokenCreated(**ApiTokenPublic.model_validate(token).model_dump(), token=secret)
 
-    return await create_idempotently(request, session, create)
+    return await create_idempotently(request, session, create, secret_fields=("token",))
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204)

@@ -47,7 +47,7 @@ async def create_token(body: ApiTokenCreate, ctx: TokenUsers, request: Request) 
         )
         return ApiTokenCreated(**ApiTokenPublic.model_validate(token).model_dump(), token=secret)
 
-    return await create_idempotently(request, ctx.session, create)
+    return await create_idempotently(request, ctx.session, create, secret_fields=("token",))
 
 
 @router.delete("/{token_id}", status_code=204)
