@@ -39,7 +39,7 @@ class Action(StrEnum):
     CATEGORY_MANAGE = "category.manage"
     TICKET_READ = "ticket.read"
     TICKET_CREATE = "ticket.create"
-    TICKET_UPDATE = "ticket.update"
+    TICKET_INTERNALS_READ = "ticket.internals_read"
     TICKET_UPDATE_OWN = "ticket.update_own"
     TICKET_DELETE = "ticket.delete"
     TICKET_PURGE = "ticket.purge"
@@ -84,7 +84,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # Ticket rows are further limited by visibility (tickets/repository.py).
     Action.TICKET_READ: EVERYONE,
     Action.TICKET_CREATE: EVERYONE - {Role.LIGHT_AGENT},
-    Action.TICKET_UPDATE: AGENTS,
+    Action.TICKET_INTERNALS_READ: STAFF,
     Action.TICKET_UPDATE_OWN: EVERYONE - {Role.LIGHT_AGENT},
     Action.TICKET_DELETE: AGENTS,
     Action.TICKET_PURGE: ADMINS,

@@ -31,7 +31,7 @@ from frontdesk.tickets.service.tickets import finish_nested_change
 router = APIRouter(prefix="/api/v1/tenants/{tenant}/tickets/{ticket_id}", tags=["ticket details"])
 
 Readers = Annotated[TenantContext, permits(Action.TICKET_READ)]
-Staff = Annotated[TenantContext, permits(Action.TAG_READ)]
+Staff = Annotated[TenantContext, permits(Action.TICKET_INTERNALS_READ)]
 
 
 @router.get("/participants", response_model=list[ParticipantPublic])
@@ -82,7 +82,8 @@ async def add_tag(
     ticket = await tickets.get_ticket(ctx, ticket_id, for_write=True)
     before = await tickets.snapshot(ctx.session, ticket, ctx.tenant.ticket_prefix)
     added, _ = await tags.change_tags(ctx.session, ticket, [body.tag], [])
-    await finish_nested_change(ctx, ticket, before, "updated")
+    if added:
+        await finish_nested_change(ctx, ticket, before, "updated")
     return JSONResponse(
         await tags.current_tags(ctx.session, ticket), status_code=201 if added else 200
     )
@@ -129,7 +130,8 @@ async def assign_ticket(
         reason=body.reason,
         ai_session_ref=body.ai_session_ref,
     )
-    await finish_nested_change(ctx, ticket, before, "updated")
+    if moved:
+        await finish_nested_change(ctx, ticket, before, "updated")
     last = await ctx.session.scalar(
         scoped(TicketAssignment, ctx.tenant_id)
         .where(TicketAssignment.ticket_id == ticket.id)
