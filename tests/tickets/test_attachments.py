@@ -631,7 +631,14 @@ def test_only_attachment_uploads_get_the_larger_body_cap() -> None:
 
     middleware = BodySizeLimitMiddleware(app, max_bytes=1024, upload_max_bytes=4096)
     upload_path = f"{BASE}/tickets/x/attachments"
-    assert middleware.limit_for({"method": "POST", "path": upload_path}) == 4096
-    assert middleware.limit_for({"method": "POST", "path": upload_path + "/"}) == 4096
-    assert middleware.limit_for({"method": "GET", "path": upload_path}) == 1024
-    assert middleware.limit_for({"method": "POST", "path": f"{BASE}/tickets"}) == 1024
+    bearer = [(b"authorization", b"Bearer fdk_x")]
+    cookie = [(b"cookie", b"theme=dark; frontdesk_session=abc")]
+
+    def limit(method: str, path: str, headers: list[tuple[bytes, bytes]]) -> int:
+        return middleware.limit_for({"method": method, "path": path, "headers": headers})
+
+    assert limit("POST", upload_path, bearer) == 4096
+    assert limit("POST", upload_path + "/", cookie) == 4096
+    assert limit("POST", upload_path, []) == 1024  # anonymous: refused before buffering
+    assert limit("GET", upload_path, bearer) == 1024
+    assert limit("POST", f"{BASE}/tickets", bearer) == 1024

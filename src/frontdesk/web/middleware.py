@@ -14,6 +14,7 @@ from frontdesk.core.logs import get_logger, request_id_var
 
 log = get_logger("frontdesk.access")
 
+SESSION_COOKIE_MARKER = b"frontdesk_session="
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -74,11 +75,18 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
+def _has_credentials(scope: Scope) -> bool:
+    headers = dict(scope["headers"])
+    return b"authorization" in headers or SESSION_COOKIE_MARKER in headers.get(b"cookie", b"")
+
+
 class BodySizeLimitMiddleware:
     """Answers 413 for bodies over the cap, by declared length or by bytes actually received.
 
-    Attachment uploads (POST to a path ending in `/attachments`) get `upload_max_bytes`
-    instead; the tenant's own, usually smaller, file limit is enforced by the service.
+    Attachment uploads (POST to a path ending in `/attachments`) that carry credentials get
+    `upload_max_bytes` instead; the tenant's own, usually smaller, file limit is enforced by the
+    service. Without credentials the small cap stands, so an anonymous caller cannot make the
+    server buffer a large body before authentication refuses it.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int | None = None) -> None:
@@ -88,7 +96,7 @@ class BodySizeLimitMiddleware:
 
     def limit_for(self, scope: Scope) -> int:
         is_upload = scope["method"] == "POST" and scope["path"].rstrip("/").endswith(UPLOAD_SUFFIX)
-        return self.upload_max_bytes if is_upload else self.max_bytes
+        return self.upload_max_bytes if is_upload and _has_credentials(scope) else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
