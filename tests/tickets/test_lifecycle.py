@@ -167,3 +167,36 @@ async def test_sorting_by_due_date_walks_every_ticket_once(
         assert len(seen) == 5
         assert seen[3:] == [None, None]
         assert dated == sorted(dated, reverse=sort.startswith("-"))
+
+
+async def test_a_customer_writing_to_a_long_closed_ticket_opens_a_follow_up(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    owner, contact = world.a["owner"], world.a["contact"]
+    settings = (await client.get(BASE, headers=owner.auth)).json()["settings"]
+    await client.patch(
+        BASE, json={"settings": {**settings, "reopen_window_days": 0}}, headers=owner.auth
+    )
+    ticket = (
+        await client.post(f"{BASE}/tickets", json={"subject": "Old issue"}, headers=contact.auth)
+    ).json()
+    url = f"{BASE}/tickets/{ticket['id']}"
+    await client.patch(url, json={"status": "closed"}, headers=owner.auth)
+    reply = await client.post(f"{url}/messages", json={"body": "It's back"}, headers=contact.auth)
+    assert reply.status_code == 201, reply.text
+    follow_up_id = reply.json()["ticket_id"]
+    assert follow_up_id != ticket["id"]
+    follow_up = (await client.get(f"{BASE}/tickets/{follow_up_id}", headers=owner.auth)).json()
+    assert follow_up["follow_up_of_id"] == ticket["id"]
+    assert follow_up["subject"] == "Old issue"
+    assert follow_up["requester_id"] == ticket["requester_id"]
+    assert follow_up["unread_by_agent"] == 1
+    old = (await client.get(url, headers=owner.auth)).json()
+    assert (old["status"], old["reopen_count"]) == ("closed", 0)
+    reopened_by_staff = await client.patch(url, json={"status": "open"}, headers=owner.auth)
+    assert reopened_by_staff.json()["reopen_count"] == 1
+    by_customer = await client.patch(url, json={"status": "closed"}, headers=owner.auth)
+    assert by_customer.status_code == 200
+    refused = await client.patch(url, json={"status": "open"}, headers=contact.auth)
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "invalid_transition"

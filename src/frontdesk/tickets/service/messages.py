@@ -18,16 +18,18 @@ from frontdesk.identity.policy import Role
 from frontdesk.tickets.models import (
     AuthorType,
     Direction,
+    Priority,
     StatusCategory,
     Ticket,
     TicketAttachment,
     TicketMessage,
+    TicketType,
 )
 from frontdesk.tickets.repository import default_status
-from frontdesk.tickets.schemas import MessageCreate, MessagePublic
-from frontdesk.tickets.service.tickets import change_status
+from frontdesk.tickets.schemas import MessageCreate, MessagePublic, TicketCreate
+from frontdesk.tickets.service.tickets import change_status, create_ticket
 from frontdesk.tickets.service.timeline import audit, ticket_event
-from frontdesk.tickets.service.transitions import InvalidTransition, within_reopen_window
+from frontdesk.tickets.service.transitions import within_reopen_window
 
 
 class EmptyMessage(ValidationFailed):
@@ -107,7 +109,9 @@ async def add_message(
     """Append a message; returns it and whether it is new.
 
     A repeated `dedup_key` returns the first message and changes nothing. A customer message
-    reopens a pending or recently closed ticket; an agent's public reply may set the status.
+    reopens a pending or recently closed ticket; to a ticket closed longer than the tenant's
+    reopen window it opens a follow-up ticket linked to the closed one, and the message goes
+    there (its `ticket_id` says which). An agent's public reply may set the status.
     """
     session = ctx.session
     if data.dedup_key is not None:
@@ -117,6 +121,8 @@ async def add_message(
     author_type = _check_author(ctx, data)
     body_text, body_html = _bodies(data)
     is_customer = author_type is AuthorType.CONTACT
+    if is_customer and _closed_for_good(ctx, ticket):
+        ticket = await open_follow_up(ctx, ticket)
     message = TicketMessage(
         tenant_id=ctx.tenant_id,
         ticket_id=ticket.id,
@@ -182,15 +188,32 @@ async def _apply_effects(
     )
 
 
+def _closed_for_good(ctx: TenantContext, ticket: Ticket) -> bool:
+    """Closed longer ago than the tenant's reopen window: a customer's word opens a new ticket."""
+    if ticket.status_category != StatusCategory.CLOSED.value:
+        return False
+    window = timedelta(days=int(ctx.tenant.settings.get("reopen_window_days", 14)))
+    return not within_reopen_window(ticket.closed_at, utcnow(), window)
+
+
+async def open_follow_up(ctx: TenantContext, closed: Ticket) -> Ticket:
+    """A new ticket for the closed one's requester, linked to it, in the same group."""
+    follow_up = await create_ticket(
+        ctx,
+        TicketCreate(
+            subject=closed.subject,
+            requester_id=closed.requester_id,
+            priority=Priority(closed.priority),
+            type=TicketType(closed.type),
+        ),
+        follow_up_of=closed,
+    )
+    audit(ctx.session, closed, "follow_up_opened", after=str(follow_up.id))
+    return follow_up
+
+
 async def _customer_wrote(ctx: TenantContext, ticket: Ticket) -> None:
     category = StatusCategory(ticket.status_category)
-    if category is StatusCategory.CLOSED:
-        window = timedelta(days=int(ctx.tenant.settings.get("reopen_window_days", 14)))
-        if not within_reopen_window(ticket.closed_at, utcnow(), window):
-            raise InvalidTransition(
-                "this ticket was closed too long ago; open a new ticket instead",
-                follow_up_of=str(ticket.id),
-            )
     if category in (StatusCategory.PENDING, StatusCategory.RESOLVED, StatusCategory.CLOSED):
         target = await default_status(ctx.session, ctx.tenant_id, StatusCategory.OPEN.value)
         if target is not None:

@@ -15,7 +15,7 @@ from frontdesk.core.clock import utcnow
 from frontdesk.core.errors import Forbidden, NotFound, ValidationFailed
 from frontdesk.core.repository import get_scoped, scoped
 from frontdesk.identity.context import TenantContext
-from frontdesk.identity.models import Contact
+from frontdesk.identity.models import Contact, Group
 from frontdesk.identity.policy import Role
 from frontdesk.identity.repository import contact_id_by_email
 from frontdesk.identity.schemas import ContactCreate
@@ -116,14 +116,17 @@ async def check_category(session: AsyncSession, tenant_id: UUID, category_id: UU
         raise NotFound("category not found", field="category_id") from exc
 
 
-async def create_ticket(ctx: TenantContext, data: TicketCreate) -> Ticket:
+async def create_ticket(
+    ctx: TenantContext, data: TicketCreate, *, follow_up_of: Ticket | None = None
+) -> Ticket:
     """Create a ticket for its requester (a contact creating one is the requester).
 
     Checks every reference, numbers the ticket, records participants, tags, assignment and
-    the timeline, and emits `ticket.created`.
+    the timeline, and emits `ticket.created`. A follow-up of a closed ticket is linked to it
+    and lands in its group.
     """
     session = ctx.session
-    if ctx.role is Role.CONTACT:
+    if ctx.role is Role.CONTACT and follow_up_of is None:
         _check_customer_fields(data)
     requester = await _requester(ctx, data)
     if data.status is not None:
@@ -156,6 +159,7 @@ async def create_ticket(ctx: TenantContext, data: TicketCreate) -> Ticket:
         orchestration_ref=data.orchestration_ref,
         resolved_at=now if status.category in ("resolved", "closed") else None,
         closed_at=now if status.category == "closed" else None,
+        follow_up_of_id=follow_up_of.id if follow_up_of else None,
     )
     session.add(ticket)
     await session.flush()
@@ -169,6 +173,10 @@ async def create_ticket(ctx: TenantContext, data: TicketCreate) -> Ticket:
         )
     )
     audit(session, ticket, "created", after={"subject": ticket.subject, "status": status.key})
+    if follow_up_of is not None and follow_up_of.group_id is not None:
+        group = await session.get(Group, (ctx.tenant_id, follow_up_of.group_id))
+        if group is not None and group.is_active:
+            data = data.model_copy(update={"group_id": group.id})
     if data.group_id is not None or data.assignee_id is not None:
         await assignment.assign(
             session, ticket, group_id=data.group_id, assignee_id=data.assignee_id
