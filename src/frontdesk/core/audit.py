@@ -71,3 +71,27 @@ def record_change(
         snapshot=snapshot,
         delta=delta,
     )
+
+
+def record_update(
+    session: AsyncSession,
+    *,
+    subject_type: str,
+    tenant_id: UUID | None,
+    subject_id: UUID | None,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> dict[str, list[Any]]:
+    """Audit and emit `<subject>.updated` with the delta, if anything changed; returns the delta."""
+    delta = delta_between(before, after)
+    if delta:
+        record_change(
+            session,
+            subject_type=subject_type,
+            action="updated",
+            tenant_id=tenant_id,
+            subject_id=subject_id,
+            snapshot=after,
+            delta=delta,
+        )
+    return delta

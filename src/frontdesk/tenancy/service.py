@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.core.audit import delta_between, record_change
+from frontdesk.core.audit import record_change, record_update
 from frontdesk.core.errors import AlreadyExists
 from frontdesk.core.patch import editable_view
 from frontdesk.tenancy.models import Tenant
@@ -61,17 +61,14 @@ async def update_tenant(session: AsyncSession, tenant: Tenant, data: TenantUpdat
         setattr(tenant, field, value)
     await session.flush()
     after = tenant_snapshot(tenant)
-    delta = delta_between(before, after)
-    if delta:
-        record_change(
-            session,
-            subject_type="tenant",
-            action="updated",
-            tenant_id=tenant.id,
-            subject_id=tenant.id,
-            snapshot=after,
-            delta=delta,
-        )
+    record_update(
+        session,
+        subject_type="tenant",
+        tenant_id=tenant.id,
+        subject_id=tenant.id,
+        before=before,
+        after=after,
+    )
     return tenant
 
 

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from sqlalchemy import select
 
-from frontdesk.core.audit import delta_between, record_change
+from frontdesk.core.audit import record_change, record_update
 from frontdesk.core.errors import AlreadyExists, NotFound
 from frontdesk.core.patch import editable_view
 from frontdesk.core.repository import get_scoped, scoped
@@ -68,17 +68,14 @@ async def update_group(ctx: TenantContext, group: Group, data: GroupUpdate) -> G
         setattr(group, field, value)
     await ctx.session.flush()
     after = group_snapshot(group)
-    delta = delta_between(before, after)
-    if delta:
-        record_change(
-            ctx.session,
-            subject_type="group",
-            action="updated",
-            tenant_id=ctx.tenant_id,
-            subject_id=group.id,
-            snapshot=after,
-            delta=delta,
-        )
+    record_update(
+        ctx.session,
+        subject_type="group",
+        tenant_id=ctx.tenant_id,
+        subject_id=group.id,
+        before=before,
+        after=after,
+    )
     return group
 
 

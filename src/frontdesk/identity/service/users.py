@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.core.audit import delta_between, record_change
+from frontdesk.core.audit import record_change, record_update
 from frontdesk.core.errors import AlreadyExists
 from frontdesk.core.security import hash_password
 from frontdesk.identity.models import User
@@ -54,15 +54,12 @@ async def update_profile(session: AsyncSession, user: User, changes: MeUpdate) -
     user.timezone = changes.timezone
     await session.flush()
     after = user_snapshot(user)
-    delta = delta_between(before, after)
-    if delta:
-        record_change(
-            session,
-            subject_type="user",
-            action="updated",
-            tenant_id=None,
-            subject_id=user.id,
-            snapshot=after,
-            delta=delta,
-        )
+    record_update(
+        session,
+        subject_type="user",
+        tenant_id=None,
+        subject_id=user.id,
+        before=before,
+        after=after,
+    )
     return user

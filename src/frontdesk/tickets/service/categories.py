@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.core.audit import delta_between, record_change
+from frontdesk.core.audit import record_change, record_update
 from frontdesk.core.errors import AlreadyExists, Conflict, NotFound
 from frontdesk.core.repository import get_scoped, scoped
 from frontdesk.tickets.models import Ticket, TicketCategory
@@ -107,17 +107,14 @@ async def update_category(
         setattr(category, field, value)
     await session.flush()
     after = category_snapshot(category)
-    delta = delta_between(before, after)
-    if delta:
-        record_change(
-            session,
-            subject_type="ticket_category",
-            action="updated",
-            tenant_id=category.tenant_id,
-            subject_id=category.id,
-            snapshot=after,
-            delta=delta,
-        )
+    record_update(
+        session,
+        subject_type="ticket_category",
+        tenant_id=category.tenant_id,
+        subject_id=category.id,
+        before=before,
+        after=after,
+    )
     return category
 
 

@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.core.audit import delta_between, record_change
+from frontdesk.core.audit import record_change, record_update
 from frontdesk.core.errors import AlreadyExists, Conflict
 from frontdesk.core.repository import get_scoped, scoped
 from frontdesk.tickets.models import StatusCategory, Ticket, TicketStatus
@@ -124,17 +124,14 @@ async def update_status(
     if status.is_default:
         await _make_only_default(session, status)
     after = status_snapshot(status)
-    delta = delta_between(before, after)
-    if delta:
-        record_change(
-            session,
-            subject_type="ticket_status",
-            action="updated",
-            tenant_id=status.tenant_id,
-            subject_id=status.id,
-            snapshot=after,
-            delta=delta,
-        )
+    record_update(
+        session,
+        subject_type="ticket_status",
+        tenant_id=status.tenant_id,
+        subject_id=status.id,
+        before=before,
+        after=after,
+    )
     return status
 
 
