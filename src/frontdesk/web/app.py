@@ -86,7 +86,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             return
         stop = anyio.Event()
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(lambda: run_worker(settings, app.state.sessionmaker, stop=stop))
+            tasks.start_soon(
+                lambda: run_worker(
+                    settings, app.state.sessionmaker, stop=stop, blob_store=app.state.blob_store
+                )
+            )
             try:
                 yield
             finally:
