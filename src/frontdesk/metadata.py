@@ -5,6 +5,7 @@ from frontdesk.core.db import Base
 from frontdesk.identity import models as identity_models
 from frontdesk.tenancy import models as tenancy_models
 from frontdesk.tickets import models as ticket_models
+from frontdesk.web.portal import models as portal_models
 
 metadata = Base.metadata
 
@@ -14,6 +15,7 @@ __all__ = [
     "idempotency",
     "identity_models",
     "metadata",
+    "portal_models",
     "tenancy_models",
     "ticket_models",
 ]

@@ -31,6 +31,8 @@ from frontdesk.web.console import live as console_live
 from frontdesk.web.console import routes as console_routes
 from frontdesk.web.console import ticket_routes as console_ticket_routes
 from frontdesk.web.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from frontdesk.web.portal import assets as portal_assets
+from frontdesk.web.portal import routes as portal_routes
 from frontdesk.web.problems import PROBLEM_JSON, ProblemDetails, install_problem_handlers
 from frontdesk.web.templating import STATIC
 from frontdesk.worker import run_worker
@@ -58,6 +60,8 @@ PAGE_ROUTERS = [
     console_routes.router,
     console_live.router,
     console_ticket_routes.router,
+    portal_assets.router,
+    portal_routes.router,
 ]
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from enum import StrEnum
-from typing import TypeVar
+from typing import Annotated, TypeVar
 from uuid import UUID
 
-from fastapi import Request, UploadFile
-from starlette.datastructures import FormData
+from fastapi import Depends, Request
+from starlette.datastructures import FormData, UploadFile
 
 from frontdesk.core.errors import ValidationFailed
 
@@ -15,8 +16,16 @@ E = TypeVar("E", bound=StrEnum)
 MAX_FIELD = 200_000
 
 
-async def read_form(request: Request) -> FormData:
-    return await request.form()
+async def read_form(request: Request) -> AsyncIterator[FormData]:
+    """The posted form, its uploaded files closed once the request is done."""
+    form = await request.form()
+    try:
+        yield form
+    finally:
+        await form.close()
+
+
+PageForm = Annotated[FormData, Depends(read_form)]
 
 
 def text(form: FormData, name: str, *, required: bool = False, max_length: int = 500) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from uuid import UUID
 
-from fastapi import Request, UploadFile
+from fastapi import Request
+from starlette.datastructures import UploadFile
 
 from frontdesk.core.storage import CHUNK_SIZE, BlobStore
 from frontdesk.identity.context import TenantContext

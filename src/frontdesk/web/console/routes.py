@@ -75,9 +75,8 @@ async def login_page(
 
 
 @router.post("/login")
-async def login(request: Request, session: DbSession) -> Response:
+async def login(request: Request, form: forms.PageForm, session: DbSession) -> Response:
     check_origin(request)
-    form = await forms.read_form(request)
     email = forms.text(form, "email", required=True, max_length=320)
     password = forms.text(form, "password", required=True, max_length=1000)
     go_to = safe_next(forms.text(form, "next", max_length=500), "/app")
@@ -151,9 +150,8 @@ async def ticket_list(
 
 
 @router.post("/{tenant}/tickets/bulk")
-async def bulk_change(request: Request, ctx: BulkEditors) -> Response:
+async def bulk_change(request: Request, form: forms.PageForm, ctx: BulkEditors) -> Response:
     """The bulk bar: the same change to every ticket ticked, through the API's bulk service."""
-    form = await forms.read_form(request)
     ticket_ids = ids_from_form([str(v) for v in form.getlist("ticket_ids")])
     if not ticket_ids:
         raise ValidationFailed("tick at least one ticket", field="ticket_ids")
@@ -198,8 +196,7 @@ async def new_ticket_page(request: Request, ctx: Creators, viewer: ConsoleUser) 
 
 
 @router.post("/{tenant}/tickets/new")
-async def create_ticket(request: Request, ctx: Creators) -> Response:
-    form = await forms.read_form(request)
+async def create_ticket(request: Request, form: forms.PageForm, ctx: Creators) -> Response:
     try:
         data = TicketCreate(
             subject=forms.text(form, "subject", required=True),

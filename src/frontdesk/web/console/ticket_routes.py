@@ -63,9 +63,10 @@ async def ticket_page(
 
 
 @router.post("/fields")
-async def update_fields(request: Request, ticket_id: UUID, ctx: Editors) -> Response:
+async def update_fields(
+    request: Request, form: forms.PageForm, ticket_id: UUID, ctx: Editors
+) -> Response:
     """The properties form: applied as one update, refused if the ticket changed meanwhile."""
-    form = await forms.read_form(request)
     ticket = await tickets.get_ticket(ctx, ticket_id, for_write=True)
     version = forms.integer(form, "version")
     if version is not None and version != ticket.version:
@@ -101,9 +102,10 @@ async def assign_to_me(ticket_id: UUID, ctx: Assigners) -> Response:
 
 
 @router.post("/compose")
-async def compose(request: Request, ticket_id: UUID, ctx: Writers) -> Response:
+async def compose(
+    request: Request, form: forms.PageForm, ticket_id: UUID, ctx: Writers
+) -> Response:
     """A public reply or an internal note, with files and (replies) the status to set."""
-    form = await forms.read_form(request)
     is_internal = forms.text(form, "mode", max_length=10) == "note" or ctx.role is Role.LIGHT_AGENT
     try:
         data = MessageCreate(
@@ -123,8 +125,9 @@ async def compose(request: Request, ticket_id: UUID, ctx: Writers) -> Response:
 
 
 @router.post("/participants")
-async def add_participant(request: Request, ticket_id: UUID, ctx: PeopleManagers) -> Response:
-    form = await forms.read_form(request)
+async def add_participant(
+    request: Request, form: forms.PageForm, ticket_id: UUID, ctx: PeopleManagers
+) -> Response:
     try:
         data = ParticipantCreate(
             role="cc", email=forms.text(form, "email", required=True, max_length=320)
