@@ -27,6 +27,8 @@ from frontdesk.tickets.routes import attachments, conversation, nested
 from frontdesk.tickets.routes import settings as ticket_settings
 from frontdesk.tickets.routes import tickets as ticket_routes
 from frontdesk.tickets.service.attachments import SkippingScanner
+from frontdesk.web.admin import platform as platform_pages
+from frontdesk.web.admin import routes as admin_pages
 from frontdesk.web.console import live as console_live
 from frontdesk.web.console import routes as console_routes
 from frontdesk.web.console import ticket_routes as console_ticket_routes
@@ -57,7 +59,9 @@ API_ROUTERS = [
 #: Server-rendered pages (not in the OpenAPI document). Literal paths such as /app/login and
 #: /app/platform come before /app/{tenant}.
 PAGE_ROUTERS = [
+    platform_pages.router,
     console_routes.router,
+    admin_pages.router,
     console_live.router,
     console_ticket_routes.router,
     portal_assets.router,
