@@ -49,6 +49,8 @@ class TicketPage:
     participants: list[ParticipantPublic]
     timeline: list[TicketAudit]
     actors: dict[str, str]
+    #: Display names for ids that timeline values hold (assignees, groups).
+    values: dict[str, str]
     others: list[TicketPublic]
     options: Options
 
@@ -76,7 +78,9 @@ async def load_ticket_page(ctx: TenantContext, ticket: Ticket) -> TicketPage:
         )
     )
     actor_ids = {_user_of(entry.created_by) for entry in timeline}
-    names = await user_names(session, [ticket.assignee_id, *actor_ids])
+    mentioned = {_id_in(value) for e in timeline for value in (e.before, e.after)}
+    names = await user_names(session, [ticket.assignee_id, *actor_ids, *mentioned])
+    options = await load_options(ctx)
     other_rows = list(
         await session.scalars(
             visible_tickets(ctx)
@@ -96,9 +100,22 @@ async def load_ticket_page(ctx: TenantContext, ticket: Ticket) -> TicketPage:
         participants=await participants.list_participants(session, ticket),
         timeline=timeline,
         actors={f"user:{user_id}": name for user_id, name in names.items()},
+        values={
+            **{str(user_id): name for user_id, name in names.items()},
+            **{str(group.id): group.name for group in options.groups},
+        },
         others=others,
-        options=await load_options(ctx),
+        options=options,
     )
+
+
+def _id_in(value: object) -> UUID | None:
+    if not isinstance(value, str) or len(value) != 36:
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
 
 
 def _user_of(actor: str) -> UUID | None:

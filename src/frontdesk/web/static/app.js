@@ -48,6 +48,11 @@
         if (!html) { return; }
         var fresh = new DOMParser().parseFromString(html, "text/html");
         document.querySelectorAll("[data-live-region][id]").forEach(function (region) {
+          // A region the agent is editing stays as it is; its form then meets the server's
+          // version check instead of silently overwriting what changed meanwhile.
+          if (region.hasAttribute("data-dirty") || region.contains(document.activeElement)) {
+            return;
+          }
           var replacement = fresh.getElementById(region.id);
           if (replacement) { region.innerHTML = replacement.innerHTML; }
         });
@@ -84,6 +89,11 @@
       });
     }
   }
+
+  document.addEventListener("input", function (event) {
+    var region = event.target.closest && event.target.closest("[data-live-region]");
+    if (region && event.target.name !== "ticket_ids") { region.setAttribute("data-dirty", ""); }
+  });
 
   // --- composer: public reply or internal note --------------------------------------------
   var composer = document.querySelector("[data-composer]");
