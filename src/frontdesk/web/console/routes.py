@@ -129,7 +129,7 @@ async def ticket_list(
     query = ListQuery(view=view, q=q, status=status, priority=priority, sort=sort, cursor=cursor)
     frame = await console_frame(ctx, viewer, view=view, notice=notice)
     page = await list_rows(ctx, query, frame["groups"])
-    options = await load_options(ctx)
+    options = await load_options(ctx, frame["groups"])
     base = {"view": view, "q": q, "status": status, "priority": [p.value for p in priority]}
     return render(
         request,
@@ -188,7 +188,7 @@ async def new_ticket_page(request: Request, ctx: Creators, viewer: ConsoleUser) 
         request,
         "console/new_ticket.html",
         **frame,
-        options=await load_options(ctx),
+        options=await load_options(ctx, frame["groups"]),
         priorities=list(Priority),
         types=list(TicketType),
         title="New ticket",

@@ -55,16 +55,17 @@ class TicketPage:
     options: Options
 
 
-async def load_options(ctx: TenantContext) -> Options:
+async def load_options(ctx: TenantContext, groups: list[Group] | None = None) -> Options:
+    """The choices of the ticket forms; `groups` when the page frame has read them already."""
     return Options(
         statuses=[s for s in await list_statuses(ctx.session, ctx.tenant_id) if s.is_active],
-        groups=await groups_of_tenant(ctx.session, ctx.tenant_id),
+        groups=groups if groups is not None else await groups_of_tenant(ctx.session, ctx.tenant_id),
         staff=await staff_of_tenant(ctx.session, ctx.tenant_id),
         categories=[c for c in await list_categories(ctx.session, ctx.tenant_id) if c.is_active],
     )
 
 
-async def load_ticket_page(ctx: TenantContext, ticket: Ticket) -> TicketPage:
+async def load_ticket_page(ctx: TenantContext, ticket: Ticket, groups: list[Group]) -> TicketPage:
     session = ctx.session
     (public,) = await staff_views(session, ctx.tenant_id, ctx.tenant.ticket_prefix, [ticket])
     requester = await contact_names(session, ctx.tenant_id, [ticket.requester_id])
@@ -80,7 +81,7 @@ async def load_ticket_page(ctx: TenantContext, ticket: Ticket) -> TicketPage:
     actor_ids = {_user_of(entry.created_by) for entry in timeline}
     mentioned = {_id_in(value) for e in timeline for value in (e.before, e.after)}
     names = await user_names(session, [ticket.assignee_id, *actor_ids, *mentioned])
-    options = await load_options(ctx)
+    options = await load_options(ctx, groups)
     other_rows = list(
         await session.scalars(
             visible_tickets(ctx)

@@ -48,7 +48,7 @@ async def ticket_page(
 ) -> HTMLResponse:
     ticket = await tickets.get_ticket(ctx, ticket_id)
     frame = await console_frame(ctx, viewer, view=view, notice=notice)
-    page = await load_ticket_page(ctx, ticket)
+    page = await load_ticket_page(ctx, ticket, frame["groups"])
     return render(
         request,
         "console/ticket.html",
