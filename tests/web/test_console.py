@@ -114,3 +114,86 @@ async def test_agents_never_see_another_tenants_pages(
         assert response.status_code == 404, path
     own = await client.get(f"/app/acmeco/tickets/{ticket['id']}")
     assert own.status_code == 404
+
+
+async def test_bulk_change_from_the_list(client: httpx.AsyncClient, world: World) -> None:
+    first = await _ticket(client, world, "One")
+    second = await _ticket(client, world, "Two")
+    await sign_in(client, world.a["agent"].email)
+    csrf = await csrf_for(client, "/app/acme/tickets?view=open")
+    response = await client.post(
+        "/app/acme/tickets/bulk",
+        data={
+            "csrf_token": csrf,
+            "ticket_ids": [first["id"], second["id"]],
+            "priority": "urgent",
+            "assignee": "me",
+            "add_tags": "vip, billing",
+            "back": "/app/acme/tickets?view=mine",
+        },
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/app/acme/tickets?view=mine&notice=bulk&ok=2&failed=0"
+    for ticket in (first, second):
+        found = await client.get(
+            f"/api/v1/tenants/acme/tickets/{ticket['id']}", headers=world.a["agent"].auth
+        )
+        assert found.json()["priority"] == "urgent"
+        assert found.json()["assignee_id"] == str(world.a["agent"].user_id)
+        assert found.json()["tags"] == ["billing", "vip"]
+    mine = await client.get("/app/acme/tickets?view=mine")
+    assert 'data-count="mine">2<' in mine.text
+
+
+async def test_back_link_of_bulk_stays_on_this_site(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    ticket = await _ticket(client, world, "One")
+    await sign_in(client, world.a["agent"].email)
+    csrf = await csrf_for(client, "/app/acme/tickets")
+    response = await client.post(
+        "/app/acme/tickets/bulk",
+        data={"csrf_token": csrf, "ticket_ids": [ticket["id"]], "back": "//evil.example/x"},
+    )
+    assert response.headers["location"].startswith("/app/acme/tickets?")
+
+
+async def test_new_ticket_form_creates_a_ticket(client: httpx.AsyncClient, world: World) -> None:
+    await sign_in(client, world.a["agent"].email)
+    csrf = await csrf_for(client, "/app/acme/tickets/new")
+    response = await client.post(
+        "/app/acme/tickets/new",
+        data={
+            "csrf_token": csrf,
+            "requester_email": "new.person@example.org",
+            "requester_name": "New Person",
+            "subject": "Phoned in",
+            "description": "Called about the VPN",
+            "priority": "high",
+            "channel": "phone",
+        },
+        files={"files": ("notes.txt", b"call notes", "text/plain")},
+    )
+    assert response.status_code == 303, response.text
+    page = await client.get(response.headers["location"])
+    assert "Phoned in" in page.text
+    assert "New Person" in page.text
+    assert "notes.txt" in page.text
+
+
+async def test_light_agent_writes_notes_only(client: httpx.AsyncClient, world: World) -> None:
+    ticket = await _ticket(client, world, "Look")
+    await sign_in(client, world.a["light_agent"].email)
+    path = f"/app/acme/tickets/{ticket['id']}"
+    page = await client.get(path)
+    assert 'id="mode-reply"' not in page.text
+    assert "Save changes" not in page.text
+    csrf = await csrf_for(client, path)
+    sent = await client.post(
+        f"{path}/compose", data={"csrf_token": csrf, "mode": "reply", "body": "psst"}
+    )
+    assert sent.status_code == 303
+    messages = await client.get(
+        f"/api/v1/tenants/acme/tickets/{ticket['id']}/messages", headers=world.a["agent"].auth
+    )
+    assert [m["is_internal"] for m in messages.json()["items"]] == [True]

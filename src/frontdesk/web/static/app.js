@@ -1,6 +1,7 @@
 // Frontdesk pages: progressive enhancement only; every form works without this file.
 (function () {
   "use strict";
+  document.documentElement.classList.add("js");
 
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
@@ -123,12 +124,13 @@
   }
 
   // --- bulk selection ----------------------------------------------------------------------
+  // The bulk bar shows once a ticket is ticked (always, without this script).
   function updateBulkCount() {
+    var n = checkedIds().length;
     var count = document.querySelector("[data-bulk-count]");
-    if (count) {
-      var n = checkedIds().length;
-      count.textContent = n ? n + " selected" : "";
-    }
+    if (count) { count.textContent = n ? n + " selected" : ""; }
+    var bar = document.querySelector("[data-bulk-bar]");
+    if (bar) { bar.classList.toggle("active", n > 0); }
   }
   document.addEventListener("change", function (event) {
     var target = event.target;
