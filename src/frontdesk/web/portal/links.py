@@ -86,7 +86,7 @@ async def issue_link(
         subject_id=link.id,
         snapshot={"contact_id": str(contact.id), "expires_at": link.expires_at.isoformat()},
     )
-    url = f"{base_url.rstrip('/')}/portal/{tenant.slug}/link/{token}"
+    url = f"{base_url.rstrip('/')}/portal/{tenant.slug}/link/use?token={token}"
     await sender.queue(
         session,
         SignInLinkMail(tenant.id, tenant.name, link.email, contact.name, url, link.expires_at),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -179,29 +179,29 @@ async def request_link(
     return RedirectResponse(f"/portal/{tenant.slug}?notice=link_sent", status_code=303)
 
 
-@router.get("/link/{token}")
+@router.get("/link/use")
 async def link_page(
     request: Request,
     session: DbSession,
     tenant: PortalTenant,
-    token: Annotated[str, Path(max_length=100)],
+    token: Annotated[str, Query(max_length=100)],
     viewer: OptionalPageUser,
 ) -> HTMLResponse:
-    """A button, not an automatic sign-in: mail scanners that open links must not use them up."""
+    """A button, not an automatic sign-in: mail scanners that open links must not use them up.
+
+    The token travels in the query and the form, never in the path, which the access log keeps.
+    """
     await usable_link(session, tenant, token)
     context = await frame(request, session, tenant, None, viewer)
     return render(request, "portal/link.html", **context, token=token)
 
 
-@router.post("/link/{token}")
+@router.post("/link/use")
 async def use_link(
-    request: Request,
-    session: DbSession,
-    tenant: PortalTenant,
-    token: Annotated[str, Path(max_length=100)],
+    request: Request, form: forms.PageForm, session: DbSession, tenant: PortalTenant
 ) -> Response:
     check_origin(request)
-    user = await consume_link(session, tenant, token)
+    user = await consume_link(session, tenant, forms.text(form, "token", max_length=100))
     signed_in = await signin.open_session(
         session,
         settings_of(request),
