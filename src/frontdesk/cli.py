@@ -287,7 +287,11 @@ def demo() -> None:
     store = LocalBlobStore(get_settings().data_dir / "blobs")  # where the server reads them
 
     async def work(session: AsyncSession) -> tuple[bool, DemoCounts | None]:
-        return await load_demo(session, store=store), await demo_counts(session)
+        from frontdesk.web.portal.demo import brand_demo_portal
+
+        loaded = await load_demo(session, store=store)
+        await brand_demo_portal(session, store)
+        return loaded, await demo_counts(session)
 
     loaded, counts = _run(work)
     base = get_settings().public_base_url
@@ -295,6 +299,7 @@ def demo() -> None:
     if counts is not None:
         typer.echo(counts.line())
     typer.echo(f"API docs: {base}/api/docs    health: {base}/readyz")
+    typer.echo(f"agent console: {base}/app    customer portal: {base}/portal/acme")
     typer.echo(f"demo logins (password for all: {DEMO_PASSWORD}):")
     for login in DEMO_LOGINS:
         typer.echo(f"  {login.email:<26} {login.role:<32} {base}{login.where}")

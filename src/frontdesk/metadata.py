@@ -6,6 +6,7 @@ from frontdesk.identity import models as identity_models
 from frontdesk.notifications import models as notification_models
 from frontdesk.tenancy import models as tenancy_models
 from frontdesk.tickets import models as ticket_models
+from frontdesk.web.portal import models as portal_models
 
 metadata = Base.metadata
 
@@ -16,6 +17,7 @@ __all__ = [
     "identity_models",
     "metadata",
     "notification_models",
+    "portal_models",
     "tenancy_models",
     "ticket_models",
 ]

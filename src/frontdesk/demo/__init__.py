@@ -53,15 +53,15 @@ class DemoLogin:
 
 
 DEMO_LOGINS = [
-    DemoLogin("platform@frontdesk.test", "platform admin", "/api/v1/admin/tenants"),
-    DemoLogin("owner@acme.test", "owner of acme", "/api/v1/tenants/acme"),
-    DemoLogin("alice@acme.test", "agent in acme (Support lead)", "/api/v1/tenants/acme"),
-    DemoLogin("bob@acme.test", "agent in acme (Billing lead)", "/api/v1/tenants/acme"),
-    DemoLogin("tomas@acme.test", "agent in acme (Technical lead)", "/api/v1/tenants/acme"),
-    DemoLogin("grace@acme.test", "agent in acme (Sales lead)", "/api/v1/tenants/acme"),
-    DemoLogin("lee@acme.test", "light agent in acme", "/api/v1/tenants/acme"),
-    DemoLogin("customer@example.com", "customer (contact) of acme", "/api/v1/me"),
-    DemoLogin("owner@globex.test", "owner of globex", "/api/v1/tenants/globex"),
+    DemoLogin("platform@frontdesk.test", "platform admin", "/app/platform"),
+    DemoLogin("owner@acme.test", "owner of acme", "/app/acme/admin"),
+    DemoLogin("alice@acme.test", "agent in acme (Support lead)", "/app/acme/tickets"),
+    DemoLogin("bob@acme.test", "agent in acme (Billing lead)", "/app/acme/tickets"),
+    DemoLogin("tomas@acme.test", "agent in acme (Technical lead)", "/app/acme/tickets"),
+    DemoLogin("grace@acme.test", "agent in acme (Sales lead)", "/app/acme/tickets"),
+    DemoLogin("lee@acme.test", "light agent in acme", "/app/acme/tickets"),
+    DemoLogin("customer@example.com", "customer (contact) of acme", "/portal/acme"),
+    DemoLogin("owner@globex.test", "owner of globex", "/app/globex/tickets"),
 ]
 
 

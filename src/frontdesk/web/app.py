@@ -10,6 +10,7 @@ import anyio
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 import frontdesk
@@ -27,8 +28,16 @@ from frontdesk.tickets.routes import attachments, conversation, nested
 from frontdesk.tickets.routes import settings as ticket_settings
 from frontdesk.tickets.routes import tickets as ticket_routes
 from frontdesk.tickets.service.attachments import SkippingScanner
+from frontdesk.web.admin import platform as platform_pages
+from frontdesk.web.admin import routes as admin_pages
+from frontdesk.web.console import live as console_live
+from frontdesk.web.console import routes as console_routes
+from frontdesk.web.console import ticket_routes as console_ticket_routes
 from frontdesk.web.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from frontdesk.web.portal import assets as portal_assets
+from frontdesk.web.portal import routes as portal_routes
 from frontdesk.web.problems import PROBLEM_JSON, ProblemDetails, install_problem_handlers
+from frontdesk.web.templating import STATIC
 from frontdesk.worker import run_worker
 
 API_ROUTERS = [
@@ -47,6 +56,18 @@ API_ROUTERS = [
     attachments.router,
     ticket_admin_routes.router,
     notification_routes.router,
+]
+
+#: Server-rendered pages (not in the OpenAPI document). Literal paths such as /app/login and
+#: /app/platform come before /app/{tenant}.
+PAGE_ROUTERS = [
+    platform_pages.router,
+    console_routes.router,
+    admin_pages.router,
+    console_live.router,
+    console_ticket_routes.router,
+    portal_assets.router,
+    portal_routes.router,
 ]
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -138,6 +159,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in API_ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
     _add_health_routes(app)
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(
         BodySizeLimitMiddleware,

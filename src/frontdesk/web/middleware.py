@@ -27,7 +27,8 @@ SECURITY_HEADERS = [
     ),
 ]
 DOCS_PATHS = ("/api/docs",)
-UPLOAD_SUFFIX = "/attachments"
+#: POSTs that carry files: the API's uploads and the pages' forms with attachments.
+UPLOAD_SUFFIXES = ("/attachments", "/compose", "/tickets/new")
 
 
 class RequestContextMiddleware:
@@ -83,7 +84,7 @@ def _has_credentials(scope: Scope) -> bool:
 class BodySizeLimitMiddleware:
     """Answers 413 for bodies over the cap, by declared length or by bytes actually received.
 
-    Attachment uploads (POST to a path ending in `/attachments`) that carry credentials get
+    Uploads (POST to a path ending in one of UPLOAD_SUFFIXES) that carry credentials get
     `upload_max_bytes` instead; the tenant's own, usually smaller, file limit is enforced by the
     service. Without credentials the small cap stands, so an anonymous caller cannot make the
     server buffer a large body before authentication refuses it.
@@ -95,7 +96,9 @@ class BodySizeLimitMiddleware:
         self.upload_max_bytes = upload_max_bytes or max_bytes
 
     def limit_for(self, scope: Scope) -> int:
-        is_upload = scope["method"] == "POST" and scope["path"].rstrip("/").endswith(UPLOAD_SUFFIX)
+        is_upload = scope["method"] == "POST" and scope["path"].rstrip("/").endswith(
+            UPLOAD_SUFFIXES
+        )
         return self.upload_max_bytes if is_upload and _has_credentials(scope) else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
@@ -23,6 +23,7 @@ from frontdesk.core.errors import (
     ValidationFailed,
 )
 from frontdesk.core.logs import get_logger
+from frontdesk.web.page_errors import page_error, wants_html
 
 log = get_logger(__name__)
 
@@ -64,6 +65,13 @@ def problem_response(error: FrontdeskError) -> JSONResponse:
     )
 
 
+def _respond(request: Request, error: FrontdeskError) -> Response:
+    """problem+json for the API; an HTML page (or the sign-in redirect) for the web pages."""
+    if wants_html(request):
+        return page_error(request, error)
+    return problem_response(error)
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return [
         {
@@ -77,18 +85,18 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(FrontdeskError)
-    async def _frontdesk(_request: Request, exc: FrontdeskError) -> JSONResponse:
-        return problem_response(exc)
+    async def _frontdesk(request: Request, exc: FrontdeskError) -> Response:
+        return _respond(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         errors = _validation_errors(exc)
         if any(error["type"] == "json_invalid" for error in errors):
-            return problem_response(MalformedJson())
-        return problem_response(ValidationFailed(errors=errors))
+            return _respond(request, MalformedJson())
+        return _respond(request, ValidationFailed(errors=errors))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         error: FrontdeskError
         if exc.status_code == 404:
             error = NotFound()
@@ -97,37 +105,37 @@ def install_problem_handlers(app: FastAPI) -> None:
         else:
             error = BadRequest(str(exc.detail))
             error.status = exc.status_code  # type: ignore[misc]
-        response = problem_response(error)
+        response = _respond(request, error)
         if exc.headers:
             response.headers.update(exc.headers)
         return response
 
     @app.exception_handler(StaleDataError)
-    async def _stale(_request: Request, _exc: StaleDataError) -> JSONResponse:
-        return problem_response(ConcurrentUpdate())
+    async def _stale(request: Request, _exc: StaleDataError) -> Response:
+        return _respond(request, ConcurrentUpdate())
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(_request: Request, exc: IntegrityError) -> JSONResponse:
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
         log.info("integrity_conflict", error=str(exc.orig)[:500])
-        return problem_response(IntegrityConflict())
+        return _respond(request, IntegrityConflict())
 
     @app.exception_handler(OperationalError)
-    async def _operational(_request: Request, exc: OperationalError) -> JSONResponse:
+    async def _operational(request: Request, exc: OperationalError) -> Response:
         log.error("database_unavailable", error=str(exc.orig)[:500])
         error = ServiceUnavailable("the database is busy or unreachable; retry shortly")
         error.headers["Retry-After"] = "1"
-        return problem_response(error)
+        return _respond(request, error)
 
     @app.exception_handler(DBAPIError)
-    async def _data(_request: Request, exc: DBAPIError) -> JSONResponse:
+    async def _data(request: Request, exc: DBAPIError) -> Response:
         # SQLSTATE class 22 is "data exception": a value from the request that the database
         # refuses (PostgreSQL text cannot hold U+0000, for one). Anything else is unexpected.
         if not str(getattr(exc.orig, "sqlstate", None) or "").startswith("22"):
             raise exc
         log.info("unstorable_value", error=str(exc.orig)[:500])
-        return problem_response(UnstorableValue())
+        return _respond(request, UnstorableValue())
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled_error", error_type=type(exc).__name__)
-        return problem_response(InternalError())
+        return _respond(request, InternalError())

@@ -112,6 +112,21 @@ async def sign_in(
     await throttle.forget_account(session, email)
     if user.password_hash and password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    return await open_session(
+        session, settings, user, client_address=client_address, user_agent=user_agent
+    )
+
+
+async def open_session(
+    session: AsyncSession,
+    settings: Settings,
+    user: User,
+    *,
+    client_address: str,
+    user_agent: str | None,
+    method: str = "password",
+) -> SignedIn:
+    """A new web session for a user whose identity is already proven (audited)."""
     now = utcnow()
     user.last_login_at = now
     token = new_secret_token()
@@ -132,7 +147,8 @@ async def sign_in(
         action="signed_in",
         tenant_id=None,
         subject_id=user.id,
-        snapshot={"web_session_id": str(web_session.id), "client_address": client_address},
+        snapshot={"web_session_id": str(web_session.id), "client_address": client_address}
+        | ({} if method == "password" else {"method": method}),
     )
     return SignedIn(user, web_session, token, csrf_token_for(web_session.token_digest))
 
