@@ -50,7 +50,8 @@ LIMIT 50
 SEARCH = """
 SELECT * FROM ticket
 WHERE tenant_id = $1 AND deleted_at IS NULL
-  AND to_tsvector('english', subject || ' ' || description) @@ websearch_to_tsquery('english', $2)
+  AND to_tsvector('english'::regconfig, subject || ' ' || description)
+      @@ websearch_to_tsquery('english'::regconfig, $2)
 ORDER BY updated_at DESC, id DESC
 LIMIT 50
 """
