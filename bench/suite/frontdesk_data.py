@@ -109,7 +109,7 @@ async def _tenant(session, index: int, rng: random.Random, cast: Cast) -> Tenant
             )
         members[group.id] = [a.id for a in chosen]
     contact_ids = []
-    for n in range(1000 if measured else 40):
+    for n in range(400 if measured else 12):
         first, last = rng.choice(_FIRST), rng.choice(_LAST)
         made = await contacts.create_contact(
             session,

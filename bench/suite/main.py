@@ -290,8 +290,9 @@ async def _fixture(
     threads = await conn.fetch(
         "SELECT id FROM ticket WHERE tenant_id = $1 AND message_count = 20 LIMIT 2000", tenant.id
     )
+    # Tickets still being worked or recently solved: replies and changes go to those.
     working = await conn.fetch(
-        "SELECT id FROM ticket WHERE tenant_id = $1 AND status_category = 'open'"
+        "SELECT id FROM ticket WHERE tenant_id = $1 AND status_category <> 'closed'"
         " ORDER BY random() LIMIT 20000",
         tenant.id,
     )
