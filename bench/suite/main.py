@@ -54,7 +54,7 @@ def parse(argv: list[str]) -> tuple[Plan, list[str]]:
     parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
     args = parser.parse_args(argv)
     if args.quick:
-        plan = Plan([10_000, 100_000], [1, 16], 6.0, 3000, 150, True, False, args.timeout)
+        plan = Plan([10_000, 100_000], [1, 16], 5.0, 3000, 150, True, False, args.timeout)
     else:
         plan = Plan([10_000, 100_000, 1_000_000], [1, 8, 32], 15.0, 20_000, 400, True, False,
                     args.timeout)  # fmt: skip
@@ -259,9 +259,10 @@ async def _measure(
 ) -> Cell:
     base = f"http://127.0.0.1:{PORTS[system]}"
     counter = itertools.count(_offsets.setdefault(id(operation), 0))
-    # Two warm-up calls (connections, caches), not counted.
-    await run_cell(base, headers, operation, concurrency=1, max_requests=2, max_seconds=plan.timeout,
-                   request_timeout=plan.timeout, counter=counter)  # fmt: skip
+    # One warm-up call (connections, caches), not counted.
+    await run_cell(base, headers, operation, concurrency=1, max_requests=1,
+                   max_seconds=plan.timeout, request_timeout=plan.timeout,
+                   counter=counter)  # fmt: skip
     cell = await run_cell(
         base,
         headers,
