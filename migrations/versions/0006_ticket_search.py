@@ -21,10 +21,11 @@ DOCUMENT = "to_tsvector('english'::regconfig, subject || ' ' || description)"
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return  # SQLite matches words with LIKE; it has no such index
-    op.execute(f"CREATE INDEX ix_ticket_search ON ticket USING gin ({DOCUMENT})")
+    # IF NOT EXISTS: operators may build it beforehand CONCURRENTLY (docs/operations.md).
+    op.execute(f"CREATE INDEX IF NOT EXISTS ix_ticket_search ON ticket USING gin ({DOCUMENT})")
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("DROP INDEX ix_ticket_search")
+    op.execute("DROP INDEX IF EXISTS ix_ticket_search")
