@@ -39,7 +39,7 @@ class Cell:
         return {
             "concurrency": self.concurrency,
             "requests": len(done),
-            "rps": round(len(done) / self.elapsed_s, 1) if self.elapsed_s else 0.0,
+            "rps": round(len(done) / self.elapsed_s, 2) if self.elapsed_s else 0.0,
             "p50_ms": _quantile(done, 0.50),
             "p95_ms": _quantile(done, 0.95),
             "p99_ms": _quantile(done, 0.99),

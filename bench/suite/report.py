@@ -17,7 +17,19 @@ def _headline(levels: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
-    return round(a / b, 2) if a and b else None
+    return round(a / b, 2) if a is not None and b else None
+
+
+def _ratios_by_level(systems: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Frontdesk's throughput over the limit's and the peer's, at each concurrency level."""
+    ratios: dict[str, dict[str, Any]] = {}
+    for level, fd in systems.get("frontdesk", {}).items():
+        for other in ("limit", "peer"):
+            theirs = systems.get(other, {}).get(level)
+            if theirs is not None:
+                value = _ratio(fd["rps"], theirs["rps"]) if theirs["requests"] else "timed out"
+                ratios.setdefault(level, {})[other] = value
+    return ratios
 
 
 def assemble(
@@ -39,6 +51,7 @@ def assemble(
                     if theirs["timed_out"]
                     else _ratio(fd.get("rps"), theirs["rps"])
                 )
+        entry["ratios_by_concurrency"] = _ratios_by_level(systems)
         out[op] = entry
     out["scaling"] = {}
     for op, points in scaling.items():
