@@ -73,7 +73,7 @@ def _cell(figures: dict[str, Any] | None) -> str:
         return "–"
     if figures["timed_out"]:
         return f"time-out ({figures['errors']} of {figures['errors']} calls)"
-    text = f"{figures['rps']:.0f} rps, p50 {figures['p50_ms']} / p99 {figures['p99_ms']} ms"
+    text = f"{figures['rps']:.3g} rps, p50 {figures['p50_ms']} / p99 {figures['p99_ms']} ms"
     if figures["errors"]:
         text += f", {figures['errors']} errors"
     return text
@@ -118,7 +118,7 @@ def markdown(results: dict[str, Any]) -> str:
                 elif not c["requests"]:
                     cells.append(f"no answer ({c['errors']} errors)")
                 else:
-                    cells.append(f"{c['rps']:.0f} · {c['p50_ms']}/{c['p95_ms']}/{c['p99_ms']}"
+                    cells.append(f"{c['rps']:.3g} · {c['p50_ms']}/{c['p95_ms']}/{c['p99_ms']}"
                                  + (f" · {c['errors']} err" if c["errors"] else ""))  # fmt: skip
             lines.append(f"| {op} | {system} | " + " | ".join(cells) + " |")
     lines += ["", "Scaling (Frontdesk, concurrency 1; tickets in the measured tenant):", ""]
