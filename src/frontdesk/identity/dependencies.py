@@ -18,13 +18,12 @@ from frontdesk.identity.context import AdminContext, Principal, TenantContext
 from frontdesk.identity.models import User
 from frontdesk.identity.policy import Action, Role, authorize
 from frontdesk.identity.repository import (
-    api_token_by_digest,
+    api_token_and_user,
     contact_of_user,
     live_session,
-    membership_of,
+    tenant_and_membership,
     user_by_email,
 )
-from frontdesk.tenancy.repository import tenant_by_ref
 
 SESSION_COOKIE = "frontdesk_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -42,14 +41,14 @@ def client_address(request: Request) -> str:
 
 
 async def _from_bearer(session: AsyncSession, token: str) -> Principal:
-    api_token = await api_token_by_digest(session, digest_token(token))
+    found = await api_token_and_user(session, digest_token(token))
     now = utcnow()
-    if api_token is None or api_token.revoked_at is not None:
+    if found is None or found[0].revoked_at is not None:
         raise Unauthorized("the API token is unknown or revoked")
+    api_token, user = found
     if api_token.expires_at is not None and api_token.expires_at <= now:
         raise Unauthorized("the API token has expired")
-    user = await session.get(User, api_token.user_id)
-    if user is None or not user.is_active:
+    if not user.is_active:
         raise Unauthorized("the API token's user is deactivated")
     if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_RESOLUTION:
         api_token.last_used_at = now
@@ -132,12 +131,12 @@ async def tenant_context(
     tenant: Annotated[str, Path(max_length=100, description="The tenant's id or slug")],
 ) -> TenantContext:
     """The caller's standing in `{tenant}`; a tenant they are not in does not exist for them."""
-    found = await tenant_by_ref(session, tenant)
-    if found is None or (
-        principal.token_tenant_id is not None and principal.token_tenant_id != found.id
+    row = await tenant_and_membership(session, tenant, principal.user.id)
+    if row is None or (
+        principal.token_tenant_id is not None and principal.token_tenant_id != row[0].id
     ):
         raise NotFound("tenant not found")
-    membership = await membership_of(session, found.id, principal.user.id)
+    found, membership = row
     if membership is not None:
         role, contact_id = Role(membership.role), None
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.core.repository import scoped
@@ -19,6 +19,7 @@ from frontdesk.identity.models import (
     User,
     WebSession,
 )
+from frontdesk.tenancy.models import Tenant
 
 
 def normalize_email(email: str) -> str:
@@ -124,3 +125,37 @@ async def live_session(session: AsyncSession, token_digest: str) -> WebSession |
 
 async def api_token_by_digest(session: AsyncSession, token_digest: str) -> ApiToken | None:
     return await session.scalar(select(ApiToken).where(ApiToken.token_digest == token_digest))
+
+
+async def api_token_and_user(
+    session: AsyncSession, token_digest: str
+) -> tuple[ApiToken, User] | None:
+    """The token and its user in one round trip (every token-authenticated request asks)."""
+    row = (
+        await session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_digest == token_digest)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def tenant_and_membership(
+    session: AsyncSession, ref: str, user_id: UUID
+) -> tuple[Tenant, Membership | None] | None:
+    """A tenant by id or slug with the user's membership in it, in one round trip."""
+    try:
+        where = Tenant.id == UUID(ref)
+    except ValueError:
+        where = Tenant.slug == ref.lower()
+    row = (
+        await session.execute(
+            select(Tenant, Membership)
+            .outerjoin(
+                Membership, and_(Membership.tenant_id == Tenant.id, Membership.user_id == user_id)
+            )
+            .where(where)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])

@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, func, literal_column, or_, select
 
 from frontdesk.core.errors import Forbidden, ValidationFailed
 from frontdesk.identity.context import TenantContext
 from frontdesk.identity.policy import Role
 from frontdesk.tickets.models import (
+    SEARCH_CONFIG,
     Channel,
     Priority,
     StatusCategory,
@@ -20,6 +21,7 @@ from frontdesk.tickets.models import (
     TicketStatus,
     TicketTag,
     TicketType,
+    ticket_search_document,
 )
 
 SORTS: dict[str, Any] = {
@@ -141,20 +143,33 @@ def apply_filters(
         if bound is not None:
             conditions.append(column >= bound if after else column < bound)
     if filters.q and filters.q.strip():
-        conditions.append(_text_condition(filters.q.strip(), ctx.tenant.ticket_prefix))
+        dialect = ctx.session.get_bind().dialect.name
+        conditions.append(_text_condition(filters.q.strip(), ctx.tenant.ticket_prefix, dialect))
     return statement.where(*conditions)
 
 
-def _text_condition(text: str, prefix: str) -> Any:
-    """Words in the subject or description, or a ticket number (`42`, `#42`, `ACME-42`)."""
-    matches = [
-        Ticket.subject.icontains(text, autoescape=True),
-        Ticket.description.icontains(text, autoescape=True),
-    ]
+def _text_condition(text: str, prefix: str, dialect: str) -> Any:
+    """Every word in the subject or description, or a ticket number (`42`, `#42`, `ACME-42`).
+
+    PostgreSQL searches its full-text index (web search syntax: `"a phrase"`, `or`, `-word`);
+    elsewhere every word must appear, case-insensitively, as part of the subject or description.
+    """
+    if dialect == "postgresql":
+        query = func.websearch_to_tsquery(literal_column(f"'{SEARCH_CONFIG}'::regconfig"), text)
+        matches: list[Any] = [ticket_search_document().op("@@")(query)]
+    else:
+        matches = [and_(*(_word_condition(word) for word in text.split()))]
     number = text.upper().removeprefix(f"{prefix}-").lstrip("#")
     if number.isdigit() and len(number) < 12:
         matches.append(Ticket.number == int(number))
     return or_(*matches)
+
+
+def _word_condition(word: str) -> Any:
+    return or_(
+        Ticket.subject.icontains(word, autoescape=True),
+        Ticket.description.icontains(word, autoescape=True),
+    )
 
 
 def parse_instant(name: str, raw: str | None) -> datetime | None:

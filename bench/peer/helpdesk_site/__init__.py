@@ -1,0 +1,1 @@
+"""A minimal Django project serving django-helpdesk as the benchmark's peer."""
