@@ -1,7 +1,7 @@
 """tickets: full-text search index on subject and description (PostgreSQL)
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0005
 Create Date: 2026-11-22 07:55:00.000000
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | None = "0002"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
