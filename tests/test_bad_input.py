@@ -433,6 +433,14 @@ ROUTES = {
             lambda scene: {"group_id": scene.ids["group_id"], "level": "read"},
             {"group_id": 5, "level": "god"},
         ),
+        Route(
+            "PUT",
+            "/api/v1/tenants/{tenant}/notifications/preferences",
+            {"preferences": [{"kind": "ticket_created", "channel": "email", "enabled": False}]},
+            {"preferences": "all of them"},
+            has_etag=False,
+            listed_at="/api/v1/tenants/{tenant}/notifications/preferences",
+        ),
     ]
 }
 #: Write routes that take no body.
@@ -441,6 +449,8 @@ BODYLESS = {
     "POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/restore",
     "POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/mark-read",
     "POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/messages/{message_id}/redact",
+    "POST /api/v1/tenants/{tenant}/notifications/read-all",
+    "POST /api/v1/tenants/{tenant}/notifications/{notification_id}/read",
 }
 #: Write routes that take a multipart form.
 MULTIPART = {"POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/attachments"}

@@ -3,6 +3,7 @@
 from frontdesk.core import audit, events, idempotency
 from frontdesk.core.db import Base
 from frontdesk.identity import models as identity_models
+from frontdesk.notifications import models as notification_models
 from frontdesk.tenancy import models as tenancy_models
 from frontdesk.tickets import models as ticket_models
 
@@ -14,6 +15,7 @@ __all__ = [
     "idempotency",
     "identity_models",
     "metadata",
+    "notification_models",
     "tenancy_models",
     "ticket_models",
 ]

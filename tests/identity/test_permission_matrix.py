@@ -20,7 +20,11 @@ import httpx
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from frontdesk.core.db import transaction
+from frontdesk.notifications.kinds import NotificationKind
+from frontdesk.notifications.service import notify_users
 from tests.factories import PASSWORD, Person, World
 
 OWNER, ADMIN, AGENT, LIGHT_AGENT, CONTACT = "owner", "admin", "agent", "light_agent", "contact"
@@ -141,6 +145,14 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{TICKET}/attachments"): AGENTS | {CONTACT},
     ("GET", f"{TICKET}/attachments/{{attachment_id}}"): STAFF_AND_CONTACTS,
     ("GET", f"{TICKET}/attachments/{{attachment_id}}/content"): STAFF_AND_CONTACTS,
+    # everyone's own notifications (another's are 404, tests/notifications)
+    ("GET", f"{T}/notifications"): STAFF_AND_CONTACTS,
+    ("GET", f"{T}/notifications/unread-count"): STAFF_AND_CONTACTS,
+    ("POST", f"{T}/notifications/read-all"): STAFF_AND_CONTACTS,
+    ("GET", f"{T}/notifications/preferences"): STAFF_AND_CONTACTS,
+    ("PUT", f"{T}/notifications/preferences"): STAFF_AND_CONTACTS,
+    ("GET", f"{T}/notifications/{{notification_id}}"): STAFF_AND_CONTACTS,
+    ("POST", f"{T}/notifications/{{notification_id}}/read"): STAFF_AND_CONTACTS,
     # platform admins read any tenant's tickets
     ("GET", PLATFORM_TICKETS): PLATFORM,
     ("GET", f"{PLATFORM_TICKETS}/{{ticket_id}}"): PLATFORM,
@@ -190,6 +202,7 @@ class Kit:
 
     client: httpx.AsyncClient
     world: World
+    sessionmaker: async_sessionmaker[AsyncSession]
     #: Objects made once and reused across calls (the shared ticket, variants' tickets).
     made: dict[str, str] = field(default_factory=dict)
 
@@ -423,6 +436,21 @@ async def _fresh_tag(kit: Kit, _who: str) -> dict[str, str]:
     return {"tag": tag}
 
 
+async def _fresh_notification(kit: Kit, who: str) -> dict[str, str]:
+    """A notice for `who` (the owner's for principals outside the tenant)."""
+    person = kit.person(who) if who in TENANT_ROLES else kit.person(OWNER)
+    assert person is not None
+    async with transaction(kit.sessionmaker) as session:
+        (made,) = await notify_users(
+            session,
+            tenant_id=kit.world.a.id,
+            user_ids=[person.user_id],
+            kind=NotificationKind.TICKET_ASSIGNED,
+            title=f"Notice {unique()}",
+        )
+    return {"notification_id": str(made.id)}
+
+
 async def _fresh_grant(kit: Kit, _who: str) -> dict[str, str]:
     return {"grant_id": await kit.share(kit.made["ticket"], await kit.group(), "read")}
 
@@ -623,6 +651,13 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("DELETE", f"{TICKET}/access/{{grant_id}}"): Case(fresh=_fresh_grant),
     ("POST", f"{TICKET}/attachments"): Case(form=lambda _kit, _who: {}),
+    ("PUT", f"{T}/notifications/preferences"): Case(
+        body=lambda _kit, _who: {
+            "preferences": [{"kind": "ticket_created", "channel": "email", "enabled": False}]
+        }
+    ),
+    ("GET", f"{T}/notifications/{{notification_id}}"): Case(fresh=_fresh_notification),
+    ("POST", f"{T}/notifications/{{notification_id}}/read"): Case(fresh=_fresh_notification),
     ("GET", PLATFORM_TICKETS): Case(query=_admin_query),
     ("GET", f"{PLATFORM_TICKETS}/{{ticket_id}}"): Case(query=_admin_query),
 }
@@ -834,9 +869,12 @@ def plans(app: FastAPI) -> tuple[list[Plan], list[str]]:
 
 
 async def test_every_principal_on_every_route(
-    app: FastAPI, client: httpx.AsyncClient, world: World
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    kit = Kit(client, world)
+    kit = Kit(client, world, sessionmaker)
     group_id, group_member_id = await kit.group_member()
     kit.made["agent group"] = group_id
     ticket_id = await kit.once("ticket", kit.ticket)
@@ -857,7 +895,13 @@ async def test_every_principal_on_every_route(
     if any("attachment" in template for _, template, _ in api_routes(app)):
         shared["attachment_id"] = await kit.upload(ticket_id, shared["message_id"])
     # Real ids for the calls that never reach the tenant (no fresh objects made for them).
-    for fresh in (_fresh_participant, _fresh_tag, _fresh_grant, _fresh_tenant_token):
+    for fresh in (
+        _fresh_participant,
+        _fresh_tag,
+        _fresh_grant,
+        _fresh_tenant_token,
+        _fresh_notification,
+    ):
         shared |= await fresh(kit, OWNER)
     group_member_template = f"{T}/groups/{{group_id}}/members/{{member_id}}"
     all_plans, failures = plans(app)
@@ -917,8 +961,10 @@ async def _owner_membership_id(kit: Kit) -> str:
     return owner_id
 
 
-async def test_the_last_owner_stays(client: httpx.AsyncClient, world: World) -> None:
-    kit = Kit(client, world)
+async def test_the_last_owner_stays(
+    client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    kit = Kit(client, world, sessionmaker)
     owner_id = await _owner_membership_id(kit)
     owner_url = kit.tenant_url(f"/members/{owner_id}")
 

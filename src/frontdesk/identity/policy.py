@@ -54,6 +54,7 @@ class Action(StrEnum):
     TAG_READ = "tag.read"
     ATTACHMENT_READ = "attachment.read"
     ATTACHMENT_WRITE = "attachment.write"
+    NOTIFICATION_OWN = "notification.own"
 
 
 ADMINS = frozenset({Role.OWNER, Role.ADMIN})
@@ -101,6 +102,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # messages, light agents to internal notes.
     Action.ATTACHMENT_READ: EVERYONE,
     Action.ATTACHMENT_WRITE: EVERYONE,
+    # Everyone reads and clears only their own notices (notifications/repository.py).
+    Action.NOTIFICATION_OWN: EVERYONE,
 }
 
 

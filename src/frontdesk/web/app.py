@@ -20,6 +20,7 @@ from frontdesk.core.migrations import is_current
 from frontdesk.core.patch import PATCH_MODELS
 from frontdesk.core.storage import LocalBlobStore
 from frontdesk.identity.routes import auth, contacts, groups, members, organizations, tokens
+from frontdesk.notifications import routes as notification_routes
 from frontdesk.tenancy import routes as tenancy_routes
 from frontdesk.tickets.routes import admin as ticket_admin_routes
 from frontdesk.tickets.routes import attachments, conversation, nested
@@ -45,6 +46,7 @@ API_ROUTERS = [
     nested.router,
     attachments.router,
     ticket_admin_routes.router,
+    notification_routes.router,
 ]
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
