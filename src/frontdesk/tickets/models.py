@@ -181,6 +181,7 @@ class Ticket(TenantOwned, Base):
         Index("ix_ticket_organization", "tenant_id", "organization_id", "created_at"),
         Index("ix_ticket_due", "tenant_id", "due_at"),
         Index("ix_ticket_updated", "tenant_id", "updated_at"),
+        Index("ix_ticket_sla_due", "tenant_id", "sla_next_due_at"),
     )
 
     number: Mapped[int]
@@ -217,6 +218,11 @@ class Ticket(TenantOwned, Base):
     ai_first_response_at: Mapped[datetime | None]
     orchestration_ref: Mapped[str | None] = mapped_column(String(200))
     follow_up_of_id: Mapped[UUID | None]
+    #: Kept by the SLA service (never a user): the earliest due time and at-risk time of the
+    #: ticket's running SLA clocks, and whether any clock has breached; for lists and sorting.
+    sla_next_due_at: Mapped[datetime | None]
+    sla_at_risk_at: Mapped[datetime | None]
+    sla_breached: Mapped[bool] = mapped_column(default=False)
     deleted_at: Mapped[datetime | None]
     deleted_by: Mapped[str | None] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(default=1)
