@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_sets
@@ -129,7 +130,7 @@ def build_week(
             if len(pair) != 2:
                 raise CalendarError("an interval is [start, end]", field=where)
             start, end = (parse_clock(part, field=where) for part in pair)
-            if start == MINUTES_PER_DAY or start == end:
+            if start in (MINUTES_PER_DAY, end):
                 raise CalendarError("an interval must have a start before its end", field=where)
             if end < start:
                 end += MINUTES_PER_DAY
@@ -161,7 +162,7 @@ def _check_overlaps(spans: list[tuple[int, int, str]]) -> None:
         for start, end, where in spans
         for piece_start, piece_end in _wrap(start, end)
     )
-    for (_s1, end1, _w1), (start2, _e2, where2) in zip(pieces, pieces[1:], strict=False):
+    for (_s1, end1, _w1), (start2, _e2, where2) in pairwise(pieces):
         if start2 < end1:
             raise CalendarError("intervals overlap", field=where2)
 
