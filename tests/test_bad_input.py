@@ -784,7 +784,7 @@ LISTS: dict[str, tuple[str, list[str], str]] = {
     "audit": (f"{ACME}/audit", [], "-at"),
     "tickets": (
         f"{ACME}/tickets",
-        ["updated", "created", "priority", "due", "number"],
+        ["updated", "created", "priority", "due", "number", "sla_due"],
         "-updated",
     ),
     "messages": (f"{ACME}/tickets/{{ticket_id}}/messages", ["created"], "created"),

@@ -96,7 +96,8 @@ def country_holidays(country: str, subdivision: str | None, year: int) -> frozen
     try:
         found = holiday_sets.country_holidays(country, subdiv=subdivision, years=year)
     except NotImplementedError as exc:
-        what = "holiday_subdivision" if subdivision else "holiday_country"
+        known = country in holiday_sets.list_supported_countries()
+        what = "holiday_subdivision" if known and subdivision else "holiday_country"
         raise CalendarError(f"unknown holiday set {country}/{subdivision}", field=what) from exc
     return frozenset(found.keys())
 
