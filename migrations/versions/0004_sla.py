@@ -181,7 +181,6 @@ def upgrade() -> None:
         sa.Column("assignee_id", sa.Uuid(), nullable=True),
         sa.Column("group_id", sa.Uuid(), nullable=True),
         sa.Column("priority", sa.String(length=10), nullable=False),
-        sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", frontdesk.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", frontdesk.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=100), nullable=False),

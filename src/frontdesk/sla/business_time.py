@@ -203,12 +203,11 @@ def _offset_us(tz: ZoneInfo, instant_us: int) -> int:
     return (offset.days * 86_400 + offset.seconds) * _US
 
 
-def _next_change(tz: ZoneInfo, start_us: int, offset: int) -> int:
-    """The first instant after `start_us` with another UTC offset (searching a bounded span)."""
+def _next_change(tz: ZoneInfo, start_us: int, end_us: int, offset: int) -> int | None:
+    """The first instant in `(start_us, end_us]` with another UTC offset, probing in steps."""
     probe = start_us
-    limit = start_us + 8 * _US_PER_DAY
-    while probe < limit:
-        ahead = probe + _PROBE_US
+    while probe < end_us:
+        ahead = min(probe + _PROBE_US, end_us)
         if _offset_us(tz, ahead) != offset:
             low, high = probe, ahead  # offset(low) == offset, offset(high) differs
             while high - low > _US:
@@ -220,17 +219,37 @@ def _next_change(tz: ZoneInfo, start_us: int, offset: int) -> int:
             # Zones change offset on whole seconds: the one whole second in (low, high].
             return (low // _US + 1) * _US
         probe = ahead
-    return limit
+    return None
+
+
+@lru_cache(maxsize=256)
+def _transitions(zone: str, year: int) -> tuple[int, ...]:
+    """The instants in one UTC year at which the zone changes its offset (found once, kept)."""
+    tz = ZoneInfo(zone)
+    first = to_us(datetime(year, 1, 1, tzinfo=UTC))
+    last = to_us(datetime(year + 1, 1, 1, tzinfo=UTC))
+    found: list[int] = []
+    current = first
+    while (change := _next_change(tz, current, last, _offset_us(tz, current))) is not None:
+        found.append(change)
+        current = change
+    return tuple(found)
 
 
 def _stretches(tz: ZoneInfo, start_us: int) -> Iterator[tuple[int, int, int]]:
     """`(from, to, offset)` stretches of constant UTC offset, from `start_us` on."""
     current = start_us
+    year = from_us(start_us).year
     while True:
-        offset = _offset_us(tz, current)
-        change = _next_change(tz, current, offset)
-        yield current, change, offset
-        current = change
+        upcoming = [t for t in _transitions(tz.key, year) if t > current]
+        for change in upcoming:
+            yield current, change, _offset_us(tz, current)
+            current = change
+        year_end = to_us(datetime(year + 1, 1, 1, tzinfo=UTC))
+        if year_end > current:
+            yield current, year_end, _offset_us(tz, current)
+            current = year_end
+        year += 1
 
 
 def open_intervals(hours: BusinessHours, start: datetime) -> Iterator[tuple[int, int]]:

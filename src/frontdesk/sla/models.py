@@ -111,6 +111,8 @@ class TicketSlaState(TenantOwned, Base):
     The clock runs from `running_since`, with `elapsed_business_seconds` counted before it;
     paused, it stops (`paused_at`) and `due_at` is unknown. `next_check_at` is the next instant
     the sweep has something to announce (at risk, then breach): the sweep's indexed column.
+    No version column: the ticket's own version orders concurrent changes of a ticket, and the
+    sweep holds the row lock.
     """
 
     __tablename__ = "ticket_sla_state"
@@ -150,6 +152,3 @@ class TicketSlaState(TenantOwned, Base):
     assignee_id: Mapped[UUID | None]
     group_id: Mapped[UUID | None]
     priority: Mapped[str] = mapped_column(String(10))
-    version: Mapped[int] = mapped_column(default=1)
-
-    __mapper_args__ = {"version_id_col": version}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.core.repository import scoped
@@ -25,6 +26,24 @@ from frontdesk.tickets.models import ParticipantRole, TicketParticipant, TicketT
 async def policies_in_order(session: AsyncSession, tenant_id: UUID) -> list[SlaPolicy]:
     statement = scoped(SlaPolicy, tenant_id).order_by(SlaPolicy.position, SlaPolicy.name)
     return list((await session.scalars(statement)).all())
+
+
+def _stamp(model: type[SlaPolicy] | type[SlaCalendar]) -> list[Any]:
+    mine = model.tenant_id == bindparam("tenant_id")
+    return [
+        select(aggregate).where(mine).scalar_subquery()
+        for aggregate in (func.count(), func.max(model.updated_at), func.sum(model.version))
+    ]
+
+
+#: Built once: the statement is the same for every tenant.
+_FINGERPRINT = select(*_stamp(SlaPolicy), *_stamp(SlaCalendar))
+
+
+async def rules_fingerprint(session: AsyncSession, tenant_id: UUID) -> tuple[object, ...]:
+    """Changes whenever a policy, target or calendar of the tenant is added, changed or removed."""
+    row = (await session.execute(_FINGERPRINT, {"tenant_id": tenant_id})).one()
+    return tuple(row)
 
 
 async def targets_of(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from frontdesk.core.clock import utcnow
 from frontdesk.core.idempotency import create_idempotently
 from frontdesk.core.pagination import DEFAULT_LIMIT, PagePublic, paginate, parse_sort
 from frontdesk.core.patch import patch_openapi, read_patch
@@ -154,20 +155,20 @@ async def delete_policy(policy_id: UUID, ctx: Managers) -> Response:
 @router.get("/sla/report", response_model=SlaReport)
 async def sla_report(
     ctx: Annotated[TenantContext, permits(Action.SLA_REPORT)],
-    start: Annotated[str, Query(max_length=40)],
-    end: Annotated[str, Query(max_length=40)],
+    start: Annotated[str | None, Query(max_length=40)] = None,
+    end: Annotated[str | None, Query(max_length=40)] = None,
     by: ReportDimension = "policy",
+    policy_id: UUID | None = None,
+    group_id: UUID | None = None,
+    agent_id: UUID | None = None,
 ) -> SlaReport:
-    """Clocks started in `[start, end)` grouped by policy, group, priority or agent."""
-    return await report.sla_report(
-        ctx, by=by, start=_instant("start", start), end=_instant("end", end)
-    )
-
-
-def _instant(name: str, raw: str) -> datetime:
-    parsed = parse_instant(name, raw)
-    assert parsed is not None
-    return parsed
+    """Clocks started in `[start, end)` (default: the 30 UTC days up to the end of today)
+    grouped by policy, group, priority or agent."""
+    midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    until = parse_instant("end", end) or midnight + timedelta(days=1)
+    since = parse_instant("start", start) or until - timedelta(days=30)
+    only = report.ReportFilter(policy_id=policy_id, group_id=group_id, agent_id=agent_id)
+    return await report.sla_report(ctx, by=by, start=since, end=until, only=only)
 
 
 @router.get("/tickets/{ticket_id}/sla", response_model=TicketSlaPublic)

@@ -253,6 +253,20 @@ def _follow_status(
         state.group_id, state.assignee_id = ticket.group_id, ticket.assignee_id
 
 
+def summary_values(found: list[TicketSlaState]) -> dict[str, Any]:
+    """The ticket's SLA summary from its clocks: earliest due and at-risk, any open breach."""
+    running = [s for s in found if states.is_open(s) and s.due_at is not None]
+    breached = any(
+        s.breached_at is not None and s.status != SlaStatus.CANCELLED.value and s.met_at is None
+        for s in found
+    )
+    return {
+        "sla_next_due_at": min((s.due_at for s in running if s.due_at), default=None),
+        "sla_at_risk_at": min((s.at_risk_at for s in running if s.at_risk_at), default=None),
+        "sla_breached": breached,
+    }
+
+
 async def refresh_summary(
     session: AsyncSession, ticket: Ticket, found: list[TicketSlaState]
 ) -> None:
@@ -261,14 +275,7 @@ async def refresh_summary(
     Written with a plain UPDATE so that the ticket's version (its ETag) does not move: the
     SLA summary is bookkeeping, not a change anyone made to the ticket.
     """
-    running = [s for s in found if states.is_open(s) and s.due_at is not None]
-    next_due = min((s.due_at for s in running if s.due_at), default=None)
-    at_risk = min((s.at_risk_at for s in running if s.at_risk_at), default=None)
-    breached = any(
-        s.breached_at is not None and s.status != SlaStatus.CANCELLED.value and s.met_at is None
-        for s in found
-    )
-    values = {"sla_next_due_at": next_due, "sla_at_risk_at": at_risk, "sla_breached": breached}
+    values = summary_values(found)
     if all(getattr(ticket, name) == value for name, value in values.items()):
         return
     await session.execute(

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import fmean, median
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import select
@@ -34,6 +35,23 @@ class _Bucket:
     calendar: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
 
+@dataclass(frozen=True)
+class ReportFilter:
+    """Only the clocks of one policy, group and/or agent (ids of the caller's tenant)."""
+
+    policy_id: UUID | None = None
+    group_id: UUID | None = None
+    agent_id: UUID | None = None
+
+    def conditions(self) -> list[Any]:
+        pairs = [
+            (TicketSlaState.policy_id, self.policy_id),
+            (TicketSlaState.group_id, self.group_id),
+            (TicketSlaState.assignee_id, self.agent_id),
+        ]
+        return [column == value for column, value in pairs if value is not None]
+
+
 def summary(values: list[float]) -> dict[str, float | None]:
     """Average, median and 90th percentile (nearest rank) of the values, rounded to 0.1."""
     if not values:
@@ -48,7 +66,12 @@ def summary(values: list[float]) -> dict[str, float | None]:
 
 
 async def sla_report(
-    ctx: TenantContext, *, by: ReportDimension, start: datetime, end: datetime
+    ctx: TenantContext,
+    *,
+    by: ReportDimension,
+    start: datetime,
+    end: datetime,
+    only: ReportFilter | None = None,
 ) -> SlaReport:
     """Clocks started in `[start, end)`: % met on time of first response and resolution,
     breaches of every metric, and business and calendar minutes to meet them."""
@@ -71,6 +94,7 @@ async def sla_report(
             TicketSlaState.tenant_id == ctx.tenant_id,
             TicketSlaState.started_at >= start,
             TicketSlaState.started_at < end,
+            *(only or ReportFilter()).conditions(),
         )
     )
     buckets: dict[str | None, _Bucket] = defaultdict(_Bucket)

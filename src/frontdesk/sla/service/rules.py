@@ -21,6 +21,7 @@ ALWAYS_OPEN = always_open()
 DEFAULT_PAUSE = frozenset({StatusCategory.PENDING.value, StatusCategory.ON_HOLD.value})
 _RULES_KEY = "sla_rules"
 _HOURS_CACHE: dict[tuple[UUID, int], BusinessHours] = {}
+_PROCESS_RULES: dict[UUID, tuple[tuple[object, ...], Rules]] = {}
 
 
 @dataclass(frozen=True)
@@ -83,15 +84,31 @@ def hours_of(calendar: SlaCalendar) -> BusinessHours:
 
 
 async def rules_for(session: AsyncSession, tenant_id: UUID) -> Rules:
-    """Loaded once per unit of work and tenant; policy or calendar changes drop the copy."""
+    """The tenant's rules, once per unit of work.
+
+    Kept per process between units of work too, behind a fingerprint of the tenant's policies
+    and calendars (counts and latest `updated_at`; a target change moves its policy's): one
+    small query instead of three, and another process's edit is seen at once.
+    """
     cache: dict[UUID, Rules] = session.info.setdefault(_RULES_KEY, {})
-    if tenant_id not in cache:
-        cache[tenant_id] = await _load(session, tenant_id)
-    return cache[tenant_id]
+    if tenant_id in cache:
+        return cache[tenant_id]
+    fingerprint = await repository.rules_fingerprint(session, tenant_id)
+    kept = _PROCESS_RULES.get(tenant_id)
+    if kept is not None and kept[0] == fingerprint:
+        rules = kept[1]
+    else:
+        rules = await _load(session, tenant_id)
+        if len(_PROCESS_RULES) > 10_000:
+            _PROCESS_RULES.clear()
+        _PROCESS_RULES[tenant_id] = (fingerprint, rules)
+    cache[tenant_id] = rules
+    return rules
 
 
 def forget_rules(session: AsyncSession, tenant_id: UUID) -> None:
     session.info.get(_RULES_KEY, {}).pop(tenant_id, None)
+    _PROCESS_RULES.pop(tenant_id, None)
 
 
 async def _load(session: AsyncSession, tenant_id: UUID) -> Rules:
