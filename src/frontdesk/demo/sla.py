@@ -14,11 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.core.repository import scoped
 from frontdesk.identity.context import TenantContext
 from frontdesk.sla import repository
-from frontdesk.sla.models import SlaStatus
 from frontdesk.sla.schemas import CalendarCreate, PolicyCreate
 from frontdesk.sla.service import calendars, policies
 from frontdesk.sla.service.backfill import backfill_ticket
-from frontdesk.sla.service.sweep import announce
+from frontdesk.sla.service.sweep import announce_all
 from frontdesk.tickets.models import Ticket
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
@@ -110,6 +109,4 @@ async def add_demo_sla(ctx: TenantContext, *, now: datetime) -> None:
 
 async def _announce_due(session: AsyncSession, now: datetime) -> None:
     due = await session.scalars(repository.due_for_sweep(now, 10_000))
-    for state in list(due):
-        if state.status != SlaStatus.CANCELLED.value:
-            await announce(session, state, now)
+    await announce_all(session, list(due), now)

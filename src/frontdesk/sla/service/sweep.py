@@ -73,6 +73,9 @@ class Batch:
 
 
 async def announce_all(session: AsyncSession, claimed: list[TicketSlaState], now: datetime) -> None:
+    """Announce the claimed clocks: events, timeline, notifications, summaries, escalations."""
+    if not claimed:
+        return
     batch = await _load(session, claimed)
     changed: set[UUID] = set()
     with session.no_autoflush:
@@ -83,11 +86,6 @@ async def announce_all(session: AsyncSession, claimed: list[TicketSlaState], now
     await notify_many(session, batch.notices)
     for ticket, state, rule in batch.escalations:
         await _escalate(session, batch, ticket, state, rule)
-
-
-async def announce(session: AsyncSession, state: TicketSlaState, now: datetime) -> None:
-    """Announce one clock (the demo's catch-up uses it); the sweep batches `announce_all`."""
-    await announce_all(session, [state], now)
 
 
 async def _load(session: AsyncSession, claimed: list[TicketSlaState]) -> Batch:
