@@ -16,7 +16,7 @@ from frontdesk.identity.context import TenantContext
 from frontdesk.sla import repository
 from frontdesk.sla.schemas import CalendarCreate, PolicyCreate
 from frontdesk.sla.service import calendars, policies
-from frontdesk.sla.service.backfill import backfill_ticket
+from frontdesk.sla.service.backfill import backfill_tickets
 from frontdesk.sla.service.sweep import announce_all
 from frontdesk.tickets.models import Ticket
 
@@ -102,8 +102,7 @@ async def add_demo_sla(ctx: TenantContext, *, now: datetime) -> None:
     tickets = await session.scalars(
         scoped(Ticket, ctx.tenant_id).where(Ticket.deleted_at.is_(None)).order_by(Ticket.number)
     )
-    for ticket in list(tickets):
-        await backfill_ticket(session, ticket, now=now)
+    await backfill_tickets(session, list(tickets), now=now)
     await _announce_due(session, now)
 
 

@@ -79,6 +79,13 @@ async def states_of(
     return list((await session.scalars(statement)).all())
 
 
+async def has_clocks(session: AsyncSession, tenant_id: UUID) -> bool:
+    found = await session.scalar(
+        select(TicketSlaState.id).where(TicketSlaState.tenant_id == tenant_id).limit(1)
+    )
+    return found is not None
+
+
 async def tag_list(session: AsyncSession, tenant_id: UUID, ticket_id: UUID) -> list[str]:
     rows = await session.scalars(
         select(TicketTag.tag).where(

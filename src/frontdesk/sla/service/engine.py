@@ -7,10 +7,10 @@ the tickets services emit, the state follows in the same session, and both commi
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -18,7 +18,14 @@ from frontdesk.core.clock import utcnow
 from frontdesk.core.events import OutboxEvent
 from frontdesk.sla import repository, states
 from frontdesk.sla.models import Metric, SlaStatus, TicketSlaState
-from frontdesk.sla.service.rules import DEFAULT_PAUSE, PolicyRule, Rules, choose_policy, rules_for
+from frontdesk.sla.service.rules import (
+    DEFAULT_PAUSE,
+    PolicyRule,
+    Rules,
+    choose_policy,
+    rules_for,
+    tenant_has_clocks,
+)
 from frontdesk.sla.states import Threshold
 from frontdesk.tickets.models import AuthorType, StatusCategory, Ticket
 from frontdesk.tickets.service.timeline import audit
@@ -66,6 +73,8 @@ async def maintain(
     """Bring the ticket's states up to date with its policy, its conversation and its status."""
     now = now or utcnow()
     rules = await rules_for(session, ticket.tenant_id)
+    if not rules.by_id and not await tenant_has_clocks(session, ticket.tenant_id):
+        return []  # a desk without SLAs pays one query per unit of work, not one per change
     found = {
         state.metric: state
         for state in await repository.states_of(session, ticket.tenant_id, ticket.id)
@@ -265,6 +274,33 @@ def summary_values(found: list[TicketSlaState]) -> dict[str, Any]:
         "sla_at_risk_at": min((s.at_risk_at for s in running if s.at_risk_at), default=None),
         "sla_breached": breached,
     }
+
+
+async def write_summaries(
+    session: AsyncSession, found: list[tuple[Ticket, list[TicketSlaState]]]
+) -> None:
+    """`refresh_summary` for many tickets: one executemany UPDATE (their versions stay)."""
+    rows = []
+    for ticket, clocks in found:
+        values = summary_values(clocks)
+        if all(getattr(ticket, name) == value for name, value in values.items()):
+            continue
+        for name, value in values.items():
+            set_committed_value(ticket, name, value)
+        rows.append({"t_tenant": ticket.tenant_id, "t_id": ticket.id} | values)
+    if not rows:
+        return
+    table = cast(Table, Ticket.__table__)
+    statement = (
+        update(table)
+        .where(table.c.tenant_id == bindparam("t_tenant"), table.c.id == bindparam("t_id"))
+        .values(
+            sla_next_due_at=bindparam("sla_next_due_at"),
+            sla_at_risk_at=bindparam("sla_at_risk_at"),
+            sla_breached=bindparam("sla_breached"),
+        )
+    )
+    await session.execute(statement, rows)
 
 
 async def refresh_summary(

@@ -20,6 +20,7 @@ from frontdesk.tickets.models import StatusCategory, Ticket
 ALWAYS_OPEN = always_open()
 DEFAULT_PAUSE = frozenset({StatusCategory.PENDING.value, StatusCategory.ON_HOLD.value})
 _RULES_KEY = "sla_rules"
+_CLOCKS_KEY = "sla_has_clocks"
 _HOURS_CACHE: dict[tuple[UUID, int], BusinessHours] = {}
 _PROCESS_RULES: dict[UUID, tuple[tuple[object, ...], Rules]] = {}
 
@@ -106,8 +107,18 @@ async def rules_for(session: AsyncSession, tenant_id: UUID) -> Rules:
     return rules
 
 
+async def tenant_has_clocks(session: AsyncSession, tenant_id: UUID) -> bool:
+    """Whether any ticket of the tenant has an SLA clock, asked once per unit of work (a
+    tenant without policies gets no new clocks; `forget_rules` asks again)."""
+    known: dict[UUID, bool] = session.info.setdefault(_CLOCKS_KEY, {})
+    if tenant_id not in known:
+        known[tenant_id] = await repository.has_clocks(session, tenant_id)
+    return known[tenant_id]
+
+
 def forget_rules(session: AsyncSession, tenant_id: UUID) -> None:
     session.info.get(_RULES_KEY, {}).pop(tenant_id, None)
+    session.info.get(_CLOCKS_KEY, {}).pop(tenant_id, None)
     _PROCESS_RULES.pop(tenant_id, None)
 
 

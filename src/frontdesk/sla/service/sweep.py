@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
 
 from frontdesk.core.clock import utcnow
 from frontdesk.core.db import transaction
@@ -20,7 +19,7 @@ from frontdesk.notifications.kinds import NotificationKind
 from frontdesk.notifications.service import Notice, notify_many
 from frontdesk.sla import repository, states
 from frontdesk.sla.models import NotifyRole, SlaStatus, TicketSlaState
-from frontdesk.sla.service.engine import summary_values
+from frontdesk.sla.service.engine import write_summaries
 from frontdesk.sla.service.rules import PolicyRule, Rules, rules_for
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import ParticipantRole, Ticket, TicketParticipant
@@ -239,29 +238,9 @@ def recipients_of(batch: Batch, ticket: Ticket, roles: tuple[str, ...]) -> list[
 
 
 async def _write_summaries(session: AsyncSession, batch: Batch, ticket_ids: set[UUID]) -> None:
-    """The breached tickets' SLA summary in one executemany UPDATE (their version stays)."""
-    rows = []
-    for ticket_id in ticket_ids:
-        ticket = batch.tickets[ticket_id]
-        values = summary_values(batch.clocks.get(ticket_id, []))
-        if all(getattr(ticket, name) == value for name, value in values.items()):
-            continue
-        for name, value in values.items():
-            set_committed_value(ticket, name, value)
-        rows.append({"t_tenant": ticket.tenant_id, "t_id": ticket.id} | values)
-    if not rows:
-        return
-    table = cast(Table, Ticket.__table__)
-    statement = (
-        update(table)
-        .where(table.c.tenant_id == bindparam("t_tenant"), table.c.id == bindparam("t_id"))
-        .values(
-            sla_next_due_at=bindparam("sla_next_due_at"),
-            sla_at_risk_at=bindparam("sla_at_risk_at"),
-            sla_breached=bindparam("sla_breached"),
-        )
+    await write_summaries(
+        session, [(batch.tickets[i], batch.clocks.get(i, [])) for i in sorted(ticket_ids)]
     )
-    await session.execute(statement, rows)
 
 
 async def _escalate(
