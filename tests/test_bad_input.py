@@ -145,7 +145,14 @@ async def with_tickets(http: httpx.AsyncClient, scene: Scene) -> Scene:
     await create("tickets", {"subject": "Second ticket", "requester_id": requester})
     message = await create(f"tickets/{ticket['id']}/messages", {"body": "Turn it off and on."})
     await create(f"tickets/{ticket['id']}/messages", {"body": "Still on fire."})
+    calendar = await create(
+        "sla/calendars",
+        {"name": "Desk", "timezone": "UTC", "schedule": {"tue": [["08:00", "18:00"]]}},
+    )
+    policy = await create("sla/policies", {"name": "Standard", "calendar_id": calendar["id"]})
     scene.ids |= {
+        "calendar_id": calendar["id"],
+        "policy_id": policy["id"],
         "status_id": status["id"],
         "category_id": category["id"],
         "ticket_id": ticket["id"],
@@ -155,13 +162,15 @@ async def with_tickets(http: httpx.AsyncClient, scene: Scene) -> Scene:
 
 
 def needs_tickets(template: str) -> bool:
-    return any(part in template for part in ("/tickets", "/statuses", "/categories"))
+    return any(part in template for part in ("/tickets", "/statuses", "/categories", "/sla/"))
 
 
 def url_of(template: str, scene: Scene) -> str:
     ids = dict(scene.ids)
     if "/groups/{group_id}/members/" in template:
         ids["member_id"] = ids["group_member_id"]
+    # No notification exists in the scene; the bodyless calls are refused before the route.
+    ids.setdefault("notification_id", "01a2019b-66a2-719a-893a-ff7ea4c8cd55")
     return template.format(**ids)
 
 
@@ -434,6 +443,39 @@ ROUTES = {
             {"group_id": 5, "level": "god"},
         ),
         Route(
+            "POST",
+            "/api/v1/tenants/{tenant}/sla/calendars",
+            {
+                "name": "Office",
+                "timezone": "Europe/Berlin",
+                "schedule": {"mon": [["09:00", "17:00"]]},
+            },
+            {"name": 5, "timezone": [], "schedule": "always"},
+        ),
+        Route(
+            "PATCH",
+            "/api/v1/tenants/{tenant}/sla/calendars/{calendar_id}",
+            {"name": "Office hours"},
+            {"name": 5, "holidays": "christmas"},
+            required="timezone",
+        ),
+        Route(
+            "POST",
+            "/api/v1/tenants/{tenant}/sla/policies",
+            {
+                "name": "Gold",
+                "targets": [{"priority": "high", "metric": "resolution", "minutes": 60}],
+            },
+            {"name": 5, "targets": "fast", "active": "maybe"},
+        ),
+        Route(
+            "PATCH",
+            "/api/v1/tenants/{tenant}/sla/policies/{policy_id}",
+            {"position": 3},
+            {"name": 5, "targets": "fast"},
+            required="name",
+        ),
+        Route(
             "PUT",
             "/api/v1/tenants/{tenant}/notifications/preferences",
             {"preferences": [{"kind": "ticket_created", "channel": "email", "enabled": False}]},
@@ -450,6 +492,7 @@ BODYLESS = {
     "POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/mark-read",
     "POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/messages/{message_id}/redact",
     "POST /api/v1/tenants/{tenant}/notifications/read-all",
+    "POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/sla/recompute",
     "POST /api/v1/tenants/{tenant}/notifications/{notification_id}/read",
 }
 #: Write routes that take a multipart form.
@@ -741,7 +784,7 @@ LISTS: dict[str, tuple[str, list[str], str]] = {
     "audit": (f"{ACME}/audit", [], "-at"),
     "tickets": (
         f"{ACME}/tickets",
-        ["updated", "created", "priority", "due", "number"],
+        ["updated", "created", "priority", "due", "number", "sla_due"],
         "-updated",
     ),
     "messages": (f"{ACME}/tickets/{{ticket_id}}/messages", ["created"], "created"),

@@ -511,6 +511,29 @@ async def make_objects(
         },
     )
     token = await _post(client, owner, f"{base}/tokens", {"name": f"{marker} token"})
+    calendar = await _post(
+        client,
+        owner,
+        f"{base}/sla/calendars",
+        {
+            "name": f"{marker} calendar",
+            "timezone": "Europe/Berlin",
+            "schedule": {"mon": [["09:00", "17:00"]]},
+            "holidays": [{"date": "2026-12-24", "name": marker}],
+        },
+    )
+    policy = await _post(
+        client,
+        owner,
+        f"{base}/sla/policies",
+        {
+            "name": f"{marker} policy",
+            "is_default": True,
+            "calendar_id": calendar["id"],
+            "targets": [{"priority": "normal", "metric": "first_response", "minutes": 60}],
+            "escalation": [{"action": "add_internal_note", "body": marker}],
+        },
+    )
     tickets = await make_ticket(
         client,
         owner,
@@ -532,6 +555,8 @@ async def make_objects(
             "token_id": token["id"],
             "user_id": member["user_id"],
             "subject_id": group["id"],
+            "calendar_id": calendar["id"],
+            "policy_id": policy["id"],
             **tickets,
         },
         by_collection={
@@ -543,6 +568,8 @@ async def make_objects(
             "tokens": token["id"],
             "statuses": tickets["status_id"],
             "categories": tickets["category_id"],
+            "sla/calendars": calendar["id"],
+            "sla/policies": policy["id"],
             "tickets": tickets["ticket_id"],
             "tickets/messages": tickets["message_id"],
             "tickets/participants": tickets["participant_id"],
@@ -558,6 +585,8 @@ async def make_objects(
             "user_id": member["user_id"],
             "assignee_id": member["user_id"],
             "category_id": tickets["category_id"],
+            "calendar_id": calendar["id"],
+            "default_sla_policy_id": policy["id"],
             "parent_id": tickets["category_id"],
             "status": tickets["status_key"],
             "message_id": tickets["message_id"],

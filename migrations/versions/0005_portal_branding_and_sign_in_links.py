@@ -1,7 +1,7 @@
 """portal branding and sign-in links
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-11-22 07:46:11.978966
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import frontdesk.core.db
 
 revision: str = "0005"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -58,6 +58,9 @@ async def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awa
 
 
 def _run(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    from frontdesk.worker import load_subscribers
+
+    load_subscribers()
     settings = get_settings()
     configure_logging("WARNING", settings.log_format)
     if settings.is_sqlite:

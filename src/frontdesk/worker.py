@@ -18,10 +18,19 @@ log = get_logger(__name__)
 IDLE_SECONDS = 0.5
 
 # The domains' `jobs.py` modules; importing one registers its periodic jobs.
-JOB_MODULES: tuple[str, ...] = ()
+JOB_MODULES: tuple[str, ...] = ("frontdesk.sla.jobs",)
+# The domains' `events.py` modules; importing one registers its in-transaction subscribers.
+SUBSCRIBER_MODULES: tuple[str, ...] = ("frontdesk.sla.events",)
+
+
+def load_subscribers() -> None:
+    """Every process that changes tickets (API, worker, CLI) must have these registered."""
+    for module in SUBSCRIBER_MODULES:
+        importlib.import_module(module)
 
 
 def registered_jobs() -> list[Job]:
+    load_subscribers()
     for module in JOB_MODULES:
         importlib.import_module(module)
     return list(registry)

@@ -153,6 +153,20 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("PUT", f"{T}/notifications/preferences"): STAFF_AND_CONTACTS,
     ("GET", f"{T}/notifications/{{notification_id}}"): STAFF_AND_CONTACTS,
     ("POST", f"{T}/notifications/{{notification_id}}/read"): STAFF_AND_CONTACTS,
+    # SLA: calendars and policies are staff's to read, admins' to shape; never contacts'
+    ("GET", f"{T}/sla/calendars"): STAFF,
+    ("POST", f"{T}/sla/calendars"): ADMINS,
+    ("GET", f"{T}/sla/calendars/{{calendar_id}}"): STAFF,
+    ("PATCH", f"{T}/sla/calendars/{{calendar_id}}"): ADMINS,
+    ("DELETE", f"{T}/sla/calendars/{{calendar_id}}"): ADMINS,
+    ("GET", f"{T}/sla/policies"): STAFF,
+    ("POST", f"{T}/sla/policies"): ADMINS,
+    ("GET", f"{T}/sla/policies/{{policy_id}}"): STAFF,
+    ("PATCH", f"{T}/sla/policies/{{policy_id}}"): ADMINS,
+    ("DELETE", f"{T}/sla/policies/{{policy_id}}"): ADMINS,
+    ("GET", f"{T}/sla/report"): ADMINS,
+    ("GET", f"{TICKET}/sla"): STAFF,
+    ("POST", f"{TICKET}/sla/recompute"): ADMINS,
     # platform admins read any tenant's tickets
     ("GET", PLATFORM_TICKETS): PLATFORM,
     ("GET", f"{PLATFORM_TICKETS}/{{ticket_id}}"): PLATFORM,
@@ -573,6 +587,31 @@ def _subject(_kit: Kit, _who: str) -> dict[str, str]:
     return {"subject": f"Patched {unique()}"}
 
 
+def _calendar_body(_kit: Kit, _who: str) -> dict[str, Any]:
+    return {
+        "name": f"Calendar {unique()}",
+        "timezone": "Europe/Berlin",
+        "schedule": {"mon": [["09:00", "17:00"]]},
+    }
+
+
+def _policy_body(_kit: Kit, _who: str) -> dict[str, Any]:
+    return {
+        "name": f"Policy {unique()}",
+        "targets": [{"priority": "normal", "metric": "first_response", "minutes": 60}],
+    }
+
+
+async def _fresh_calendar(kit: Kit, who: str) -> dict[str, str]:
+    return {
+        "calendar_id": await kit.create(kit.tenant_url("/sla/calendars"), _calendar_body(kit, who))
+    }
+
+
+async def _fresh_policy(kit: Kit, who: str) -> dict[str, str]:
+    return {"policy_id": await kit.create(kit.tenant_url("/sla/policies"), _policy_body(kit, who))}
+
+
 NOT_FOUND = (404, "not_found")
 FIELD_NOT_ALLOWED = (403, "field_not_allowed")
 
@@ -658,6 +697,15 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("GET", f"{T}/notifications/{{notification_id}}"): Case(fresh=_fresh_notification),
     ("POST", f"{T}/notifications/{{notification_id}}/read"): Case(fresh=_fresh_notification),
+    ("POST", f"{T}/sla/calendars"): Case(body=_calendar_body),
+    ("PATCH", f"{T}/sla/calendars/{{calendar_id}}"): Case(body=_named("Calendar")),
+    ("DELETE", f"{T}/sla/calendars/{{calendar_id}}"): Case(fresh=_fresh_calendar),
+    ("POST", f"{T}/sla/policies"): Case(body=_policy_body),
+    ("PATCH", f"{T}/sla/policies/{{policy_id}}"): Case(body=_named("Policy")),
+    ("DELETE", f"{T}/sla/policies/{{policy_id}}"): Case(fresh=_fresh_policy),
+    ("GET", f"{T}/sla/report"): Case(
+        query=lambda _kit, _who: {"start": "2026-01-01T00:00:00Z", "end": "2027-01-01T00:00:00Z"}
+    ),
     ("GET", PLATFORM_TICKETS): Case(query=_admin_query),
     ("GET", f"{PLATFORM_TICKETS}/{{ticket_id}}"): Case(query=_admin_query),
 }
@@ -901,6 +949,8 @@ async def test_every_principal_on_every_route(
         _fresh_grant,
         _fresh_tenant_token,
         _fresh_notification,
+        _fresh_calendar,
+        _fresh_policy,
     ):
         shared |= await fresh(kit, OWNER)
     group_member_template = f"{T}/groups/{{group_id}}/members/{{member_id}}"

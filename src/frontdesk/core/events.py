@@ -94,6 +94,59 @@ def emit(
     return event
 
 
+TransactionHandler = Callable[[AsyncSession, OutboxEvent], Awaitable[None]]
+
+
+@dataclass
+class InTransactionSubscribers:
+    """Reactions that must commit or roll back with the change they react to (SLA state).
+
+    The emitting service awaits `react` right after `emit`; the handlers run in its session,
+    before the commit, and may change other domains' rows through those domains' services.
+    A pattern is `<subject>.<action>` without the exchange (`ticket.updated`) or a prefix
+    ending in `*` (`ticket.*`). Everything that can wait goes through the outbox.
+    """
+
+    handlers: list[tuple[str, TransactionHandler]] = field(default_factory=list)
+
+    def subscribe(self, pattern: str, handler: TransactionHandler) -> None:
+        if (pattern, handler) not in self.handlers:
+            self.handlers.append((pattern, handler))
+
+    async def react(self, session: AsyncSession, event: OutboxEvent) -> None:
+        name = f"{event.subject_type}.{event.type.rsplit('.', 1)[-1]}"
+        for pattern, handler in list(self.handlers):
+            if pattern == name or (pattern.endswith("*") and name.startswith(pattern[:-1])):
+                await handler(session, event)
+
+
+in_transaction = InTransactionSubscribers()
+
+
+async def emit_and_react(
+    session: AsyncSession,
+    *,
+    subject_type: str,
+    action: str,
+    tenant_id: UUID | None,
+    subject_id: UUID | None,
+    snapshot: dict[str, Any],
+    delta: dict[str, Any] | None = None,
+) -> OutboxEvent:
+    """`emit`, then run the in-transaction subscribers of the event in the same session."""
+    event = emit(
+        session,
+        subject_type=subject_type,
+        action=action,
+        tenant_id=tenant_id,
+        subject_id=subject_id,
+        snapshot=snapshot,
+        delta=delta,
+    )
+    await in_transaction.react(session, event)
+    return event
+
+
 EventSink = Callable[[Sequence[dict[str, Any]]], Awaitable[None]]
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 

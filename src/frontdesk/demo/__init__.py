@@ -22,6 +22,7 @@ from frontdesk.core.storage import BlobStore
 from frontdesk.demo.backdate import Backdater, backdate_setup, backdate_users
 from frontdesk.demo.people import ACME, DEMO_PASSWORD, GLOBEX, build_cast, demo_user
 from frontdesk.demo.plans import plan_tickets
+from frontdesk.demo.sla import add_demo_sla
 from frontdesk.demo.tickets import play
 from frontdesk.identity.models import Contact, Group, Membership, Organization
 from frontdesk.identity.policy import Role
@@ -95,6 +96,7 @@ async def load_demo(
             people += [s.user.id for s in cast.staff]
             people += [c.user.id for c in cast.customers if c.user is not None]
         await backdate_users(session, people, opened)
+        await add_demo_sla(casts[0].as_staff(casts[0].staff[0]), now=now)
     finally:
         backdater.close()
         set_actor(session, actor)

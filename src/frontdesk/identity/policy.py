@@ -54,6 +54,11 @@ class Action(StrEnum):
     TAG_READ = "tag.read"
     ATTACHMENT_READ = "attachment.read"
     ATTACHMENT_WRITE = "attachment.write"
+    SLA_READ = "sla.read"
+    SLA_MANAGE = "sla.manage"
+    SLA_REPORT = "sla.report"
+    TICKET_SLA_READ = "ticket.sla_read"
+    TICKET_SLA_RECOMPUTE = "ticket.sla_recompute"
     NOTIFICATION_OWN = "notification.own"
 
 
@@ -104,6 +109,13 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.ATTACHMENT_WRITE: EVERYONE,
     # Everyone reads and clears only their own notices (notifications/repository.py).
     Action.NOTIFICATION_OWN: EVERYONE,
+    # Calendars, policies and clocks are the desk's internals: staff only, never contacts
+    # (a customer sees neither targets nor breaches).
+    Action.SLA_READ: STAFF,
+    Action.SLA_MANAGE: ADMINS,
+    Action.SLA_REPORT: ADMINS,
+    Action.TICKET_SLA_READ: STAFF,
+    Action.TICKET_SLA_RECOMPUTE: ADMINS,
 }
 
 

@@ -48,3 +48,27 @@ async def opted_out_users(
         NotificationPreference.enabled.is_(False),
     )
     return {user_id for user_id in (await session.scalars(statement)).all() if user_id}
+
+
+async def opted_out_many(
+    session: AsyncSession,
+    *,
+    tenant_ids: set[UUID],
+    user_ids: set[UUID],
+    kinds: set[str],
+    channel: str,
+) -> set[tuple[UUID, UUID, str]]:
+    """`(tenant_id, user_id, kind)` of every opt-out among the given ones (for batches)."""
+    statement = select(
+        NotificationPreference.tenant_id,
+        NotificationPreference.user_id,
+        NotificationPreference.kind,
+    ).where(
+        NotificationPreference.tenant_id.in_(tenant_ids),
+        NotificationPreference.user_id.in_(user_ids),
+        NotificationPreference.kind.in_(kinds),
+        NotificationPreference.channel == channel,
+        NotificationPreference.enabled.is_(False),
+    )
+    rows = (await session.execute(statement)).all()
+    return {(tenant_id, user_id, kind) for tenant_id, user_id, kind in rows if user_id}

@@ -6,6 +6,8 @@ about) and `wants` (before sending through another channel, such as email).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -65,6 +67,59 @@ async def notify_users(
             subject_type="notification",
             action="created",
             tenant_id=tenant_id,
+            subject_id=notification.id,
+            snapshot=notification_snapshot(notification) | {"user_id": str(notification.user_id)},
+        )
+    return notifications
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice for `notify_many`: the arguments of one `notify_users` call."""
+
+    tenant_id: UUID
+    user_ids: list[UUID]
+    kind: NotificationKind
+    title: str
+    body: str = ""
+    ticket_id: UUID | None = None
+    data: dict[str, Any] | None = None
+
+
+async def notify_many(session: AsyncSession, notices: Sequence[Notice]) -> list[Notification]:
+    """`notify_users` for many notices at once (a sweep's): one opt-out query, one flush."""
+    wanted = [(n, list(dict.fromkeys(n.user_ids))) for n in notices if n.user_ids]
+    if not wanted:
+        return []
+    muted = await repository.opted_out_many(
+        session,
+        tenant_ids={n.tenant_id for n, _ in wanted},
+        user_ids={user_id for _, users in wanted for user_id in users},
+        kinds={n.kind for n, _ in wanted},
+        channel=NotificationChannel.IN_APP,
+    )
+    notifications = [
+        Notification(
+            tenant_id=notice.tenant_id,
+            user_id=user_id,
+            kind=notice.kind,
+            title=notice.title[:300],
+            body=notice.body,
+            ticket_id=notice.ticket_id,
+            data=notice.data or {},
+        )
+        for notice, users in wanted
+        for user_id in users
+        if (notice.tenant_id, user_id, notice.kind) not in muted
+    ]
+    session.add_all(notifications)
+    await session.flush()
+    for notification in notifications:
+        record_change(
+            session,
+            subject_type="notification",
+            action="created",
+            tenant_id=notification.tenant_id,
             subject_id=notification.id,
             snapshot=notification_snapshot(notification) | {"user_id": str(notification.user_id)},
         )

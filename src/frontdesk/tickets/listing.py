@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, exists, func, literal_column, or_, select
+from sqlalchemy import Select, and_, exists, func, literal_column, not_, or_, select
 
+from frontdesk.core.clock import utcnow
 from frontdesk.core.errors import Forbidden, ValidationFailed
 from frontdesk.identity.context import TenantContext
 from frontdesk.identity.policy import Role
@@ -30,11 +31,14 @@ SORTS: dict[str, Any] = {
     "priority": Ticket.priority_rank,
     "due": Ticket.due_at,
     "number": Ticket.number,
+    "sla_due": Ticket.sla_next_due_at,
 }
 #: A customer's view has no due date, assignment or tags: they neither sort nor filter by them
 #: (a cursor would carry the due date; a filter would confirm a tag or a group).
-CUSTOMER_SORTS: dict[str, Any] = {name: column for name, column in SORTS.items() if name != "due"}
-INTERNAL_FILTERS = ("group_id", "assignee", "tag")
+CUSTOMER_SORTS: dict[str, Any] = {
+    name: column for name, column in SORTS.items() if name not in ("due", "sla_due")
+}
+INTERNAL_FILTERS = ("group_id", "assignee", "tag", "sla_breached", "sla_at_risk")
 
 
 class FilterNotAllowed(Forbidden):
@@ -64,6 +68,8 @@ class TicketFilters:
     updated_after: datetime | None = None
     updated_before: datetime | None = None
     q: str | None = None
+    sla_breached: bool | None = None
+    sla_at_risk: bool | None = None
 
 
 def _assignee_condition(ctx: TenantContext, assignee: str) -> Any:
@@ -100,7 +106,9 @@ def apply_filters(
     ctx: TenantContext, statement: Select[Ticket], filters: TicketFilters
 ) -> Select[Ticket]:
     if ctx.role is Role.CONTACT:
-        internal = [name for name in INTERNAL_FILTERS if getattr(filters, name)]
+        internal = [
+            name for name in INTERNAL_FILTERS if getattr(filters, name) not in (None, [], "")
+        ]
         if internal:
             raise FilterNotAllowed(
                 f"customers cannot filter by: {', '.join(internal)}", fields=internal
@@ -142,10 +150,30 @@ def apply_filters(
     for column, bound, after in ranges:
         if bound is not None:
             conditions.append(column >= bound if after else column < bound)
+    conditions.extend(_sla_conditions(filters, utcnow()))
     if filters.q and filters.q.strip():
         dialect = ctx.session.get_bind().dialect.name
         conditions.append(_text_condition(filters.q.strip(), ctx.tenant.ticket_prefix, dialect))
     return statement.where(*conditions)
+
+
+def _sla_conditions(filters: TicketFilters, now: datetime) -> list[Any]:
+    """Breached (flagged, or past due before the sweep saw it) and at risk, on ticket columns."""
+    conditions: list[Any] = []
+    # NULL-safe both ways: a ticket without running clocks is neither (and is in the `false`s).
+    due = and_(Ticket.sla_next_due_at.is_not(None), Ticket.sla_next_due_at <= now)
+    breached = or_(Ticket.sla_breached.is_(True), due)
+    at_risk = and_(
+        Ticket.sla_at_risk_at.is_not(None),
+        Ticket.sla_next_due_at.is_not(None),
+        Ticket.sla_at_risk_at <= now,
+        Ticket.sla_next_due_at > now,
+    )
+    if filters.sla_breached is not None:
+        conditions.append(breached if filters.sla_breached else not_(breached))
+    if filters.sla_at_risk is not None:
+        conditions.append(at_risk if filters.sla_at_risk else not_(at_risk))
+    return conditions
 
 
 def _text_condition(text: str, prefix: str, dialect: str) -> Any:

@@ -200,6 +200,7 @@ class Ticket(TenantOwned, Base):
             ),
             postgresql_using="gin",
         ).ddl_if(dialect="postgresql"),
+        Index("ix_ticket_sla_due", "tenant_id", "sla_next_due_at"),
     )
 
     number: Mapped[int]
@@ -236,6 +237,11 @@ class Ticket(TenantOwned, Base):
     ai_first_response_at: Mapped[datetime | None]
     orchestration_ref: Mapped[str | None] = mapped_column(String(200))
     follow_up_of_id: Mapped[UUID | None]
+    #: Kept by the SLA service (never a user): the earliest due time and at-risk time of the
+    #: ticket's running SLA clocks, and whether any clock has breached; for lists and sorting.
+    sla_next_due_at: Mapped[datetime | None]
+    sla_at_risk_at: Mapped[datetime | None]
+    sla_breached: Mapped[bool] = mapped_column(default=False)
     deleted_at: Mapped[datetime | None]
     deleted_by: Mapped[str | None] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(default=1)

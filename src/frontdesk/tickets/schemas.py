@@ -205,6 +205,9 @@ class TicketPublic(TicketCustomerView):
     ai_first_response_at: datetime | None
     orchestration_ref: str | None
     follow_up_of_id: UUID | None
+    sla_next_due_at: datetime | None
+    sla_at_risk: bool
+    sla_breached: bool
     deleted_at: datetime | None
     deleted_by: str | None
     created_by: str

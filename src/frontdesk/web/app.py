@@ -22,6 +22,7 @@ from frontdesk.core.patch import PATCH_MODELS
 from frontdesk.core.storage import LocalBlobStore
 from frontdesk.identity.routes import auth, contacts, groups, members, organizations, tokens
 from frontdesk.notifications import routes as notification_routes
+from frontdesk.sla import routes as sla_routes
 from frontdesk.tenancy import routes as tenancy_routes
 from frontdesk.tickets.routes import admin as ticket_admin_routes
 from frontdesk.tickets.routes import attachments, conversation, nested
@@ -38,7 +39,7 @@ from frontdesk.web.portal import assets as portal_assets
 from frontdesk.web.portal import routes as portal_routes
 from frontdesk.web.problems import PROBLEM_JSON, ProblemDetails, install_problem_handlers
 from frontdesk.web.templating import STATIC
-from frontdesk.worker import run_worker
+from frontdesk.worker import load_subscribers, run_worker
 
 API_ROUTERS = [
     auth.router,
@@ -56,6 +57,7 @@ API_ROUTERS = [
     attachments.router,
     ticket_admin_routes.router,
     notification_routes.router,
+    sla_routes.router,
 ]
 
 #: Server-rendered pages (not in the OpenAPI document). Literal paths such as /app/login and
@@ -142,6 +144,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     settings.check_safe_to_start()
+    load_subscribers()
     configure_logging(settings.log_level, settings.log_format)
     app = FastAPI(
         title="Frontdesk",

@@ -22,6 +22,7 @@ from frontdesk.identity.schemas import (
     GroupPublic,
     GroupUpdate,
 )
+from frontdesk.sla.models import SlaPolicy
 
 
 def group_snapshot(group: Group) -> dict[str, object]:
@@ -36,9 +37,20 @@ async def _ensure_name_free(ctx: TenantContext, name: str, except_id: UUID | Non
         raise AlreadyExists(f"a group named {name!r} already exists")
 
 
+async def _columns(ctx: TenantContext, data: GroupCreate | GroupUpdate) -> dict[str, object]:
+    """The group's column values; the default SLA policy must be one of the tenant's."""
+    policy_id = data.default_sla_policy_id
+    if (
+        policy_id is not None
+        and await ctx.session.get(SlaPolicy, (ctx.tenant_id, policy_id)) is None
+    ):
+        raise NotFound("SLA policy not found", field="default_sla_policy_id")
+    return data.model_dump(mode="json") | {"default_sla_policy_id": policy_id}
+
+
 async def create_group(ctx: TenantContext, data: GroupCreate) -> Group:
     await _ensure_name_free(ctx, data.name)
-    group = Group(tenant_id=ctx.tenant_id, **data.model_dump(mode="json"))
+    group = Group(tenant_id=ctx.tenant_id, **await _columns(ctx, data))
     ctx.session.add(group)
     await ctx.session.flush()
     record_change(
@@ -64,7 +76,7 @@ async def update_group(ctx: TenantContext, group: Group, data: GroupUpdate) -> G
     if data.name != group.name:
         await _ensure_name_free(ctx, data.name, except_id=group.id)
     before = group_snapshot(group)
-    for field, value in data.model_dump(mode="json").items():
+    for field, value in (await _columns(ctx, data)).items():
         setattr(group, field, value)
     await ctx.session.flush()
     after = group_snapshot(group)

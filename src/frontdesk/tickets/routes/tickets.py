@@ -55,6 +55,8 @@ def ticket_filters(
     updated_after: Annotated[str | None, Query(max_length=40)] = None,
     updated_before: Annotated[str | None, Query(max_length=40)] = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    sla_breached: bool | None = None,
+    sla_at_risk: bool | None = None,
 ) -> TicketFilters:
     return TicketFilters(
         status=status,
@@ -73,6 +75,8 @@ def ticket_filters(
         updated_after=parse_instant("updated_after", updated_after),
         updated_before=parse_instant("updated_before", updated_before),
         q=q,
+        sla_breached=sla_breached,
+        sla_at_risk=sla_at_risk,
     )
 
 

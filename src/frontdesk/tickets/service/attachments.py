@@ -216,7 +216,7 @@ async def add_attachment(
     ctx.session.add(attachment)
     await ctx.session.flush()
     found = Found(attachment, is_public=message is not None and not message.is_internal)
-    _record(ctx, ticket, found)
+    await _record(ctx, ticket, found)
     return found
 
 
@@ -278,7 +278,7 @@ async def _scan(scanner: Scanner, store: BlobStore, blob: StoredBlob) -> ScanSta
         return ScanStatus.FAILED
 
 
-def _record(ctx: TenantContext, ticket: Ticket, found: Found) -> None:
+async def _record(ctx: TenantContext, ticket: Ticket, found: Found) -> None:
     attachment = found.attachment
     audit(
         ctx.session,
@@ -291,7 +291,7 @@ def _record(ctx: TenantContext, ticket: Ticket, found: Found) -> None:
         },
         internal=not found.is_public,
     )
-    ticket_event(
+    await ticket_event(
         ctx.session,
         ticket,
         "created",

@@ -178,7 +178,7 @@ async def _apply_effects(
                 await change_status(ctx, ticket, status)
     await session.flush()
     (public,) = await publics(session, [message])
-    ticket_event(
+    await ticket_event(
         session,
         ticket,
         "created",
@@ -249,7 +249,7 @@ async def redact(ctx: TenantContext, ticket: Ticket, message: TicketMessage) -> 
         ctx.session, ticket, "message_redacted", after=str(message.id), internal=message.is_internal
     )
     await ctx.session.flush()
-    ticket_event(
+    await ticket_event(
         ctx.session,
         ticket,
         "redacted",

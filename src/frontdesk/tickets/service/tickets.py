@@ -183,7 +183,7 @@ async def create_ticket(
         )
     await tags.set_tags(session, ticket, data.tags, audited=False)
     await session.flush()
-    ticket_event(
+    await ticket_event(
         session, ticket, "created", await snapshot(session, ticket, ctx.tenant.ticket_prefix)
     )
     return ticket
@@ -319,7 +319,7 @@ async def _finish_update(ctx: TenantContext, ticket: Ticket, before: dict[str, A
             if field in TicketUpdate.model_fields and field not in SEPARATELY_AUDITED
         },
     )
-    ticket_event(session, ticket, "updated", after, delta_between(before, after))
+    await ticket_event(session, ticket, "updated", after, delta_between(before, after))
     return ticket
 
 
@@ -334,7 +334,7 @@ async def finish_nested_change(
         flag_modified(ticket, "subject")
         await session.flush()
         after = await snapshot(session, ticket, ctx.tenant.ticket_prefix)
-    ticket_event(session, ticket, action, after, delta_between(before, after))
+    await ticket_event(session, ticket, action, after, delta_between(before, after))
 
 
 def _content_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
@@ -369,7 +369,7 @@ async def soft_delete(ctx: TenantContext, ticket: Ticket) -> None:
     ticket.deleted_by = ctx.principal.actor
     audit(ctx.session, ticket, "deleted")
     await ctx.session.flush()
-    ticket_event(
+    await ticket_event(
         ctx.session,
         ticket,
         "deleted",
@@ -384,7 +384,7 @@ async def restore(ctx: TenantContext, ticket: Ticket) -> None:
     ticket.deleted_by = None
     audit(ctx.session, ticket, "restored")
     await ctx.session.flush()
-    ticket_event(
+    await ticket_event(
         ctx.session,
         ticket,
         "restored",
@@ -395,7 +395,7 @@ async def restore(ctx: TenantContext, ticket: Ticket) -> None:
 async def purge(ctx: TenantContext, ticket: Ticket) -> None:
     """Erase a ticket and everything nested under it; only its event remains."""
     last = await snapshot(ctx.session, ticket, ctx.tenant.ticket_prefix)
-    ticket_event(ctx.session, ticket, "purged", {"id": last["id"], "number": last["number"]})
+    await ticket_event(ctx.session, ticket, "purged", {"id": last["id"], "number": last["number"]})
     await ctx.session.delete(ticket)
     await ctx.session.flush()
 
@@ -408,4 +408,4 @@ async def mark_read(ctx: TenantContext, ticket: Ticket) -> None:
     setattr(ticket, field, 0)
     audit(ctx.session, ticket, "marked_read", field=field, internal=ctx.role is not Role.CONTACT)
     await ctx.session.flush()
-    ticket_event(ctx.session, ticket, "marked_read", {"id": str(ticket.id), "side": field})
+    await ticket_event(ctx.session, ticket, "marked_read", {"id": str(ticket.id), "side": field})

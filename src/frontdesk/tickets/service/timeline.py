@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.core.events import emit, jsonable
+from frontdesk.core.events import emit_and_react, jsonable
 from frontdesk.tickets.models import Ticket, TicketAudit
 
 #: Changes of these fields are internal: a contact never sees them in the timeline.
@@ -57,7 +57,7 @@ def audit_fields(session: AsyncSession, ticket: Ticket, delta: dict[str, list[An
         audit(session, ticket, "field_changed", field=field, before=before, after=after)
 
 
-def ticket_event(
+async def ticket_event(
     session: AsyncSession,
     ticket: Ticket,
     action: str,
@@ -67,7 +67,8 @@ def ticket_event(
     subject_type: str = "ticket",
     subject_id: Any = None,
 ) -> None:
-    emit(
+    """Emit the ticket's event; its in-transaction subscribers (SLA state) react before commit."""
+    await emit_and_react(
         session,
         subject_type=subject_type,
         action=action,

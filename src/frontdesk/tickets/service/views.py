@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.core.clock import utcnow
 from frontdesk.identity.context import TenantContext
 from frontdesk.identity.policy import Role
 from frontdesk.tickets.models import Ticket, TicketStatus
@@ -18,9 +20,21 @@ def display_id(prefix: str, number: int) -> str:
     return f"{prefix}-{number}"
 
 
+def sla_breached(ticket: Ticket, now: datetime) -> bool:
+    """Breached, or past due and not yet seen by the sweep."""
+    due = ticket.sla_next_due_at
+    return ticket.sla_breached or (due is not None and due <= now)
+
+
+def sla_at_risk(ticket: Ticket, now: datetime) -> bool:
+    due, risk = ticket.sla_next_due_at, ticket.sla_at_risk_at
+    return due is not None and risk is not None and risk <= now < due
+
+
 def ticket_public(
     ticket: Ticket, status: TicketStatus, tags: list[str], prefix: str
 ) -> TicketPublic:
+    now = utcnow()
     return TicketPublic(
         id=ticket.id,
         number=ticket.number,
@@ -59,6 +73,9 @@ def ticket_public(
         ai_first_response_at=ticket.ai_first_response_at,
         orchestration_ref=ticket.orchestration_ref,
         follow_up_of_id=ticket.follow_up_of_id,
+        sla_next_due_at=ticket.sla_next_due_at,
+        sla_at_risk=sla_at_risk(ticket, now),
+        sla_breached=sla_breached(ticket, now),
         deleted_at=ticket.deleted_at,
         deleted_by=ticket.deleted_by,
         version=ticket.version,

@@ -1,0 +1,159 @@
+"""Every query of the SLA domain, each scoped to one tenant (the sweep's claim is cross-tenant)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.core.repository import scoped
+from frontdesk.identity.models import (
+    Contact,
+    ContactEmail,
+    GroupMember,
+    GroupMemberRole,
+    MemberRole,
+    Membership,
+)
+from frontdesk.sla.models import SlaCalendar, SlaPolicy, SlaTarget, TicketSlaState
+from frontdesk.tickets.models import ParticipantRole, TicketParticipant, TicketTag
+
+
+async def policies_in_order(session: AsyncSession, tenant_id: UUID) -> list[SlaPolicy]:
+    statement = scoped(SlaPolicy, tenant_id).order_by(SlaPolicy.position, SlaPolicy.name)
+    return list((await session.scalars(statement)).all())
+
+
+def _stamp(model: type[SlaPolicy] | type[SlaCalendar]) -> list[Any]:
+    mine = model.tenant_id == bindparam("tenant_id")
+    return [
+        select(aggregate).where(mine).scalar_subquery()
+        for aggregate in (func.count(), func.max(model.updated_at), func.sum(model.version))
+    ]
+
+
+#: Built once: the statement is the same for every tenant.
+_FINGERPRINT = select(*_stamp(SlaPolicy), *_stamp(SlaCalendar))
+
+
+async def rules_fingerprint(session: AsyncSession, tenant_id: UUID) -> tuple[object, ...]:
+    """Changes whenever a policy, target or calendar of the tenant is added, changed or removed."""
+    row = (await session.execute(_FINGERPRINT, {"tenant_id": tenant_id})).one()
+    return tuple(row)
+
+
+async def targets_of(
+    session: AsyncSession, tenant_id: UUID, policy_ids: Sequence[UUID]
+) -> list[SlaTarget]:
+    if not policy_ids:
+        return []
+    statement = (
+        scoped(SlaTarget, tenant_id)
+        .where(SlaTarget.policy_id.in_(policy_ids))
+        .order_by(SlaTarget.priority, SlaTarget.metric)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def calendars_by_id(
+    session: AsyncSession, tenant_id: UUID, ids: Sequence[UUID]
+) -> dict[UUID, SlaCalendar]:
+    if not ids:
+        return {}
+    found = await session.scalars(scoped(SlaCalendar, tenant_id).where(SlaCalendar.id.in_(ids)))
+    return {calendar.id: calendar for calendar in found}
+
+
+async def states_of(
+    session: AsyncSession, tenant_id: UUID, ticket_id: UUID
+) -> list[TicketSlaState]:
+    statement = (
+        scoped(TicketSlaState, tenant_id)
+        .where(TicketSlaState.ticket_id == ticket_id)
+        .order_by(TicketSlaState.metric)
+    )
+    return list((await session.scalars(statement)).all())
+
+
+async def has_clocks(session: AsyncSession, tenant_id: UUID) -> bool:
+    found = await session.scalar(
+        select(TicketSlaState.id).where(TicketSlaState.tenant_id == tenant_id).limit(1)
+    )
+    return found is not None
+
+
+async def tag_list(session: AsyncSession, tenant_id: UUID, ticket_id: UUID) -> list[str]:
+    rows = await session.scalars(
+        select(TicketTag.tag).where(
+            TicketTag.tenant_id == tenant_id, TicketTag.ticket_id == ticket_id
+        )
+    )
+    return list(rows.all())
+
+
+async def requester_facts(
+    session: AsyncSession, tenant_id: UUID, contact_id: UUID
+) -> dict[str, object]:
+    contact = await session.get(Contact, (tenant_id, contact_id))
+    emails = await session.scalars(
+        select(ContactEmail.email).where(
+            ContactEmail.tenant_id == tenant_id, ContactEmail.contact_id == contact_id
+        )
+    )
+    return {
+        "requester.email": list(emails.all()),
+        "requester.name": contact.name if contact else None,
+        "requester.phone": contact.phone if contact else None,
+    }
+
+
+def due_for_sweep(now: datetime, limit: int) -> Select[TicketSlaState]:
+    """States with something to announce, oldest first, claimed row by row.
+
+    Cross-tenant by design (the worker serves every tenant); the index on `next_check_at`
+    keeps it from scanning open tickets. SKIP LOCKED lets several workers share the work.
+    """
+    return (
+        select(TicketSlaState)
+        .where(TicketSlaState.next_check_at <= now)
+        .order_by(TicketSlaState.next_check_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+async def group_leads(session: AsyncSession, tenant_id: UUID, group_id: UUID) -> list[UUID]:
+    rows = await session.scalars(
+        select(GroupMember.user_id).where(
+            GroupMember.tenant_id == tenant_id,
+            GroupMember.group_id == group_id,
+            GroupMember.role == GroupMemberRole.LEAD.value,
+        )
+    )
+    return list(rows.all())
+
+
+async def admins(session: AsyncSession, tenant_id: UUID) -> list[UUID]:
+    rows = await session.scalars(
+        select(Membership.user_id).where(
+            Membership.tenant_id == tenant_id,
+            Membership.role.in_([MemberRole.OWNER.value, MemberRole.ADMIN.value]),
+        )
+    )
+    return list(rows.all())
+
+
+async def followers(session: AsyncSession, tenant_id: UUID, ticket_id: UUID) -> list[UUID]:
+    rows = await session.scalars(
+        select(TicketParticipant.user_id).where(
+            TicketParticipant.tenant_id == tenant_id,
+            TicketParticipant.ticket_id == ticket_id,
+            TicketParticipant.role == ParticipantRole.FOLLOWER.value,
+            TicketParticipant.user_id.is_not(None),
+        )
+    )
+    return [user_id for user_id in rows.all() if user_id is not None]

@@ -1,0 +1,1 @@
+"""The SLA domain's behaviour, split by use case."""

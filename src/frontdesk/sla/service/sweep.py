@@ -1,0 +1,266 @@
+"""The worker's sweep: announce clocks that became at risk or breached, once, and escalate."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from frontdesk.core.clock import utcnow
+from frontdesk.core.db import transaction
+from frontdesk.core.events import emit
+from frontdesk.identity.models import GroupMember, GroupMemberRole, MemberRole, Membership
+from frontdesk.notifications.kinds import NotificationKind
+from frontdesk.notifications.service import Notice, notify_many
+from frontdesk.sla import repository, states
+from frontdesk.sla.models import NotifyRole, SlaStatus, TicketSlaState
+from frontdesk.sla.service.engine import write_summaries
+from frontdesk.sla.service.rules import PolicyRule, Rules, rules_for
+from frontdesk.tenancy.models import Tenant
+from frontdesk.tickets.models import ParticipantRole, Ticket, TicketParticipant
+from frontdesk.tickets.service.system import SystemChange, apply_system_change
+from frontdesk.tickets.service.timeline import audit
+
+SWEEP_ACTOR = "system:sla"
+METRIC_LABELS = {
+    "first_response": "first response",
+    "next_response": "next response",
+    "resolution": "resolution",
+    "periodic_update": "periodic update",
+}
+
+
+async def sweep(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime | None = None,
+    batch_size: int = 500,
+) -> int:
+    """Announce one batch of due states in one transaction; returns how many were handled.
+
+    Rows are claimed with `FOR UPDATE SKIP LOCKED` (PostgreSQL), so concurrent sweeps split
+    the work; each announcement stamps `*_notified_at` in the same transaction as its event
+    and notifications, so a crash re-does it and a second sweep finds nothing left to say.
+    What the batch needs is read up front and written in bulk at the end.
+    """
+    now = now or utcnow()
+    async with transaction(sessionmaker, actor=SWEEP_ACTOR) as session:
+        claimed = list((await session.scalars(repository.due_for_sweep(now, batch_size))).all())
+        if claimed:
+            await announce_all(session, claimed, now)
+        return len(claimed)
+
+
+@dataclass
+class Batch:
+    """The claimed clocks with everything their announcements need, read in a few queries."""
+
+    tickets: dict[UUID, Ticket]
+    tenants: dict[UUID, Tenant]
+    rules: dict[UUID, Rules]
+    clocks: dict[UUID, list[TicketSlaState]]
+    admins: dict[UUID, list[UUID]]
+    leads: dict[UUID, list[UUID]]
+    followers: dict[UUID, list[UUID]]
+    notices: list[Notice] = field(default_factory=list)
+    escalations: list[tuple[Ticket, TicketSlaState, PolicyRule]] = field(default_factory=list)
+
+
+async def announce_all(session: AsyncSession, claimed: list[TicketSlaState], now: datetime) -> None:
+    """Announce the claimed clocks: events, timeline, notifications, summaries, escalations."""
+    if not claimed:
+        return
+    batch = await _load(session, claimed)
+    changed: set[UUID] = set()
+    with session.no_autoflush:
+        for state in claimed:
+            if await _announce(session, batch, state, now):
+                changed.add(state.ticket_id)
+    await _write_summaries(session, batch, changed)
+    await notify_many(session, batch.notices)
+    for ticket, state, rule in batch.escalations:
+        await _escalate(session, batch, ticket, state, rule)
+
+
+async def _load(session: AsyncSession, claimed: list[TicketSlaState]) -> Batch:
+    ticket_ids = list({state.ticket_id for state in claimed})
+    tickets = {
+        t.id: t for t in await session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))
+    }
+    tenant_ids = list({state.tenant_id for state in claimed})
+    tenants = {
+        t.id: t for t in await session.scalars(select(Tenant).where(Tenant.id.in_(tenant_ids)))
+    }
+    clocks: dict[UUID, list[TicketSlaState]] = defaultdict(list)
+    for clock in await session.scalars(
+        select(TicketSlaState).where(TicketSlaState.ticket_id.in_(ticket_ids))
+    ):
+        clocks[clock.ticket_id].append(clock)
+    rules = {tenant_id: await rules_for(session, tenant_id) for tenant_id in tenant_ids}
+    return Batch(
+        tickets=tickets,
+        tenants=tenants,
+        rules=rules,
+        clocks=clocks,
+        admins=await _grouped(
+            session,
+            select(Membership.tenant_id, Membership.user_id).where(
+                Membership.tenant_id.in_(tenant_ids),
+                Membership.role.in_([MemberRole.OWNER.value, MemberRole.ADMIN.value]),
+            ),
+        ),
+        leads=await _grouped(
+            session,
+            select(GroupMember.group_id, GroupMember.user_id).where(
+                GroupMember.group_id.in_({t.group_id for t in tickets.values() if t.group_id}),
+                GroupMember.role == GroupMemberRole.LEAD.value,
+            ),
+        ),
+        followers=await _grouped(
+            session,
+            select(TicketParticipant.ticket_id, TicketParticipant.user_id).where(
+                TicketParticipant.ticket_id.in_(ticket_ids),
+                TicketParticipant.role == ParticipantRole.FOLLOWER.value,
+                TicketParticipant.user_id.is_not(None),
+            ),
+        ),
+    )
+
+
+async def _grouped(session: AsyncSession, statement: Any) -> dict[UUID, list[UUID]]:
+    found: dict[UUID, list[UUID]] = defaultdict(list)
+    for key, value in (await session.execute(statement)).all():
+        found[key].append(value)
+    return found
+
+
+async def _announce(
+    session: AsyncSession, batch: Batch, state: TicketSlaState, now: datetime
+) -> bool:
+    """Announce what is due of one clock; returns whether its ticket's summary may change."""
+    ticket = batch.tickets.get(state.ticket_id)
+    if ticket is None or not states.is_open(state) or state.due_at is None:
+        state.next_check_at = None
+        return False
+    rule = batch.rules[state.tenant_id].by_id.get(state.policy_id) if state.policy_id else None
+    if state.due_at <= now:
+        state.breached_at = state.breached_at or state.due_at
+        state.status = SlaStatus.BREACHED.value
+        state.breach_notified_at = now
+        state.next_check_at = None
+        audit(
+            session,
+            ticket,
+            "sla_breached",
+            field="sla",
+            after={"metric": state.metric, "due_at": state.due_at},
+            internal=True,
+        )
+        _tell(session, batch, ticket, state, rule, "breached")
+        escalated = {(t.id, r.id) for t, _, r in batch.escalations}
+        if rule is not None and rule.escalation and (ticket.id, rule.id) not in escalated:
+            # Once per ticket and batch: a catch-up that finds two clocks late escalates once.
+            batch.escalations.append((ticket, state, rule))
+        return True
+    if state.at_risk_at is not None and state.at_risk_at <= now:
+        state.at_risk_notified_at = now
+        _tell(session, batch, ticket, state, rule, "at_risk")
+    state.next_check_at = states.next_check(state)
+    return False
+
+
+def _tell(
+    session: AsyncSession,
+    batch: Batch,
+    ticket: Ticket,
+    state: TicketSlaState,
+    rule: PolicyRule | None,
+    what: str,
+) -> None:
+    tenant = batch.tenants.get(ticket.tenant_id)
+    prefix = tenant.ticket_prefix if tenant else "T"
+    snapshot = _snapshot(ticket, state, prefix)
+    emit(
+        session,
+        subject_type="sla",
+        action=what,
+        tenant_id=ticket.tenant_id,
+        subject_id=state.id,
+        snapshot=snapshot,
+    )
+    breached = what == "breached"
+    roles = (rule.notify_breach if breached else rule.notify_at_risk) if rule else ()
+    label = METRIC_LABELS.get(state.metric, state.metric)
+    due = state.due_at.isoformat() if state.due_at else "?"
+    batch.notices.append(
+        Notice(
+            tenant_id=ticket.tenant_id,
+            user_ids=recipients_of(batch, ticket, roles),
+            kind=NotificationKind.SLA_BREACHED if breached else NotificationKind.SLA_AT_RISK,
+            title=f"{prefix}-{ticket.number}: {label} SLA {'breached' if breached else 'at risk'}",
+            body=f"{ticket.subject} — due {due}",
+            ticket_id=ticket.id,
+            data=snapshot,
+        )
+    )
+
+
+def _snapshot(ticket: Ticket, state: TicketSlaState, prefix: str) -> dict[str, Any]:
+    return {
+        "ticket_id": str(ticket.id),
+        "display_id": f"{prefix}-{ticket.number}",
+        "metric": state.metric,
+        "policy_id": str(state.policy_id) if state.policy_id else None,
+        "target_minutes": state.target_minutes,
+        "due_at": state.due_at.isoformat() if state.due_at else None,
+        "at_risk_at": state.at_risk_at.isoformat() if state.at_risk_at else None,
+        "breached_at": state.breached_at.isoformat() if state.breached_at else None,
+    }
+
+
+def recipients_of(batch: Batch, ticket: Ticket, roles: tuple[str, ...]) -> list[UUID]:
+    found: list[UUID] = []
+    for role in roles:
+        if role == NotifyRole.ASSIGNEE.value and ticket.assignee_id is not None:
+            found.append(ticket.assignee_id)
+        elif role == NotifyRole.GROUP_LEADS.value and ticket.group_id is not None:
+            found += batch.leads.get(ticket.group_id, [])
+        elif role == NotifyRole.ADMINS.value:
+            found += batch.admins.get(ticket.tenant_id, [])
+        elif role == NotifyRole.FOLLOWERS.value:
+            found += batch.followers.get(ticket.id, [])
+    return list(dict.fromkeys(found))
+
+
+async def _write_summaries(session: AsyncSession, batch: Batch, ticket_ids: set[UUID]) -> None:
+    await write_summaries(
+        session, [(batch.tickets[i], batch.clocks.get(i, [])) for i in sorted(ticket_ids)]
+    )
+
+
+async def _escalate(
+    session: AsyncSession, batch: Batch, ticket: Ticket, state: TicketSlaState, rule: PolicyRule
+) -> None:
+    tenant = batch.tenants.get(ticket.tenant_id)
+    if tenant is None:
+        return
+    label = METRIC_LABELS.get(state.metric, state.metric)
+    change = SystemChange(reason=f"SLA {label} breached")
+    for action in rule.escalation:
+        kind = action.get("action")
+        if kind == "raise_priority":
+            change = replace(change, raise_priority=True)
+        elif kind == "move_to_group":
+            change = replace(change, move_to_group_id=UUID(str(action["group_id"])))
+        elif kind == "assign":
+            change = replace(change, assign_to_user_id=UUID(str(action["user_id"])))
+        elif kind == "add_tag":
+            change = replace(change, add_tags=(*change.add_tags, str(action["tag"])))
+        elif kind == "add_internal_note":
+            change = replace(change, internal_note=str(action["body"]))
+    await apply_system_change(session, tenant, ticket, change)
