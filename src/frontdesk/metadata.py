@@ -2,6 +2,7 @@
 
 from frontdesk.core import audit, events, idempotency
 from frontdesk.core.db import Base
+from frontdesk.email import models as email_models
 from frontdesk.identity import models as identity_models
 from frontdesk.tenancy import models as tenancy_models
 from frontdesk.tickets import models as ticket_models
@@ -10,6 +11,7 @@ metadata = Base.metadata
 
 __all__ = [
     "audit",
+    "email_models",
     "events",
     "idempotency",
     "identity_models",
