@@ -18,7 +18,7 @@ log = get_logger(__name__)
 IDLE_SECONDS = 0.5
 
 # The domains' `jobs.py` modules; importing one registers its periodic jobs.
-JOB_MODULES: tuple[str, ...] = ()
+JOB_MODULES: tuple[str, ...] = ("frontdesk.email.jobs",)
 
 
 def registered_jobs() -> list[Job]:

@@ -54,6 +54,10 @@ class Action(StrEnum):
     TAG_READ = "tag.read"
     ATTACHMENT_READ = "attachment.read"
     ATTACHMENT_WRITE = "attachment.write"
+    CHANNEL_READ = "channel.read"
+    CHANNEL_MANAGE = "channel.manage"
+    MAIL_LOG_READ = "mail_log.read"
+    MAIL_RETRY = "mail.retry"
 
 
 ADMINS = frozenset({Role.OWNER, Role.ADMIN})
@@ -101,6 +105,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # messages, light agents to internal notes.
     Action.ATTACHMENT_READ: EVERYONE,
     Action.ATTACHMENT_WRITE: EVERYONE,
+    Action.CHANNEL_READ: ADMINS,
+    Action.CHANNEL_MANAGE: ADMINS,
+    Action.MAIL_LOG_READ: ADMINS,
+    Action.MAIL_RETRY: ADMINS,
 }
 
 

@@ -19,6 +19,7 @@ from frontdesk.core.logs import configure_logging
 from frontdesk.core.migrations import is_current
 from frontdesk.core.patch import PATCH_MODELS
 from frontdesk.core.storage import LocalBlobStore
+from frontdesk.email import routes as email_routes
 from frontdesk.identity.routes import auth, contacts, groups, members, organizations, tokens
 from frontdesk.tenancy import routes as tenancy_routes
 from frontdesk.tickets.routes import admin as ticket_admin_routes
@@ -45,6 +46,8 @@ API_ROUTERS = [
     nested.router,
     attachments.router,
     ticket_admin_routes.router,
+    email_routes.router,
+    email_routes.push_router,
 ]
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, select
@@ -17,6 +18,7 @@ from frontdesk.identity.context import TenantContext
 from frontdesk.identity.policy import Role
 from frontdesk.tickets.models import (
     AuthorType,
+    Channel,
     Direction,
     Priority,
     StatusCategory,
@@ -104,14 +106,20 @@ async def _existing(session: AsyncSession, tenant_id: UUID, dedup_key: str) -> T
 
 
 async def add_message(
-    ctx: TenantContext, ticket: Ticket, data: MessageCreate
+    ctx: TenantContext,
+    ticket: Ticket,
+    data: MessageCreate,
+    *,
+    channel: Channel | None = None,
+    email_headers: dict[str, Any] | None = None,
 ) -> tuple[TicketMessage, bool]:
     """Append a message; returns it and whether it is new.
 
     A repeated `dedup_key` returns the first message and changes nothing. A customer message
     reopens a pending or recently closed ticket; to a ticket closed longer than the tenant's
     reopen window it opens a follow-up ticket linked to the closed one, and the message goes
-    there (its `ticket_id` says which). An agent's public reply may set the status.
+    there (its `ticket_id` says which). An agent's public reply may set the status. The mail
+    intake names the `channel` and the message's `email_headers`.
     """
     session = ctx.session
     if data.dedup_key is not None:
@@ -133,9 +141,10 @@ async def add_message(
         body_html=body_html,
         is_internal=data.is_internal,
         direction=(Direction.INBOUND if is_customer else Direction.OUTBOUND).value,
-        channel="portal" if is_customer else "api",
+        channel=channel.value if channel else ("portal" if is_customer else "api"),
         external_message_id=data.external_message_id,
         dedup_key=data.dedup_key,
+        email_headers=email_headers or {},
     )
     if data.dedup_key is not None:
         try:
