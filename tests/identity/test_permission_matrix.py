@@ -21,6 +21,9 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from frontdesk.core.db import transaction
+from frontdesk.core.events import relay_batch, subscribers
+from frontdesk.email.service.planner import plan_batch
 from tests.factories import PASSWORD, Person, World
 
 OWNER, ADMIN, AGENT, LIGHT_AGENT, CONTACT = "owner", "admin", "agent", "light_agent", "contact"
@@ -141,6 +144,19 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{TICKET}/attachments"): AGENTS | {CONTACT},
     ("GET", f"{TICKET}/attachments/{{attachment_id}}"): STAFF_AND_CONTACTS,
     ("GET", f"{TICKET}/attachments/{{attachment_id}}/content"): STAFF_AND_CONTACTS,
+    # email: channels and the mail logs are the admins'; the push URL's secret is its credential
+    ("GET", f"{T}/channels"): ADMINS,
+    ("POST", f"{T}/channels"): ADMINS,
+    ("GET", f"{T}/channels/{{channel_id}}"): ADMINS,
+    ("PATCH", f"{T}/channels/{{channel_id}}"): ADMINS,
+    ("DELETE", f"{T}/channels/{{channel_id}}"): ADMINS,
+    ("GET", f"{T}/inbound-mail"): ADMINS,
+    ("GET", f"{T}/inbound-mail/{{inbound_mail_id}}"): ADMINS,
+    ("GET", f"{T}/inbound-mail/{{inbound_mail_id}}/raw"): ADMINS,
+    ("GET", f"{T}/outbound-mail"): ADMINS,
+    ("GET", f"{T}/outbound-mail/{{outbound_mail_id}}"): ADMINS,
+    ("POST", f"{T}/outbound-mail/{{outbound_mail_id}}/retry"): ADMINS,
+    ("POST", f"{API}/email/inbound/{{secret}}"): ANYONE,
     # platform admins read any tenant's tickets
     ("GET", PLATFORM_TICKETS): PLATFORM,
     ("GET", f"{PLATFORM_TICKETS}/{{ticket_id}}"): PLATFORM,
@@ -203,12 +219,25 @@ class Kit:
         return self.world.a[who]
 
     async def send(
-        self, who: str, method: str, url: str, body: Any = None, *, form: Form | None = None
+        self,
+        who: str,
+        method: str,
+        url: str,
+        body: Any = None,
+        *,
+        form: Form | None = None,
+        raw: tuple[bytes, str] | None = None,
     ) -> httpx.Response:
         """A request with `who`'s bearer token (none when anonymous); PATCH is a merge patch,
-        and a `form` is sent as multipart with a small file."""
+        a `form` is sent as multipart with a small file, `raw` as its bytes and media type."""
         person = self.person(who)
         headers = dict(person.auth) if person is not None else {}
+        if raw is not None:
+            content, media_type = raw
+            headers["Content-Type"] = media_type
+            response = await self.client.request(method, url, headers=headers, content=content)
+            self.client.cookies.clear()
+            return response
         if form is not None:
             files = {"file": ("matrix.txt", f"file {unique()}".encode(), "text/plain")}
             response = await self.client.request(
@@ -321,6 +350,8 @@ class Case:
     query: Callable[[Kit, str], dict[str, str]] | None = None
     #: A multipart upload (with a small file) of these form fields instead of a JSON body.
     form: Callable[[Kit, str], Form] | None = None
+    #: A raw body and its media type instead of a JSON body (a pushed mail).
+    raw: Callable[[Kit, str], tuple[bytes, str]] | None = None
     check: Callable[[httpx.Response], str | None] | None = None
 
 
@@ -545,6 +576,56 @@ def _subject(_kit: Kit, _who: str) -> dict[str, str]:
     return {"subject": f"Patched {unique()}"}
 
 
+async def _fresh_channel(kit: Kit, _who: str) -> dict[str, str]:
+    return {"channel_id": await _push_channel(kit)}
+
+
+async def _push_channel(kit: Kit) -> str:
+    body = {"kind": "email", "name": f"Mail {unique()}", "address": f"in-{unique()}@acme.example"}
+    response = await kit.send(OWNER, "POST", kit.tenant_url("/channels"), body | {"mode": "push"})
+    assert response.status_code == 201, response.text
+    kit.made["push url"] = httpx.URL(response.json()["push_url"]).path
+    channel_id: str = response.json()["id"]
+    return channel_id
+
+
+def _pushed_mail(_kit: Kit, who: str) -> tuple[bytes, str]:
+    mail = (
+        f"From: Pat <pat-{unique()}@customers.example>\r\nTo: desk@acme.example\r\n"
+        f"Subject: Matrix {who}\r\nMessage-ID: <{unique()}@customers.example>\r\n\r\nHello\r\n"
+    )
+    return mail.encode(), "message/rfc822"
+
+
+async def _shared_outbound_mail(kit: Kit, _who: str) -> dict[str, str]:
+    return {"outbound_mail_id": kit.made["outbound mail"]}
+
+
+async def _mail_logs(kit: Kit, app: FastAPI) -> dict[str, str]:
+    """A push channel that received one mail, and the acknowledgement it queued (pending)."""
+    channel_id = await _push_channel(kit)
+    pushed = await kit.send(ANONYMOUS, "POST", kit.made["push url"], raw=_pushed_mail(kit, OWNER))
+    assert pushed.status_code == 202, pushed.text
+    settings, sessionmaker = app.state.settings, app.state.sessionmaker
+    await relay_batch(sessionmaker, [subscribers])
+    async with transaction(sessionmaker) as session:
+        await plan_batch(session, settings)
+    queued = await kit.send(OWNER, "GET", kit.tenant_url("/outbound-mail"))
+    assert queued.status_code == 200, queued.text
+    kit.made["outbound mail"] = queued.json()["items"][0]["id"]
+    return {
+        "channel_id": channel_id,
+        "inbound_mail_id": pushed.json()["id"],
+        "outbound_mail_id": kit.made["outbound mail"],
+        "secret": kit.made["push url"].rsplit("/", 1)[1],
+    }
+
+
+def _channel_body(_kit: Kit, _who: str) -> dict[str, Any]:
+    u = unique()
+    return {"kind": "email", "name": f"Mail {u}", "address": f"c-{u}@acme.example", "mode": "push"}
+
+
 NOT_FOUND = (404, "not_found")
 FIELD_NOT_ALLOWED = (403, "field_not_allowed")
 
@@ -623,6 +704,11 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("DELETE", f"{TICKET}/access/{{grant_id}}"): Case(fresh=_fresh_grant),
     ("POST", f"{TICKET}/attachments"): Case(form=lambda _kit, _who: {}),
+    ("POST", f"{T}/channels"): Case(body=_channel_body),
+    ("PATCH", f"{T}/channels/{{channel_id}}"): Case(body=_named("Renamed")),
+    ("DELETE", f"{T}/channels/{{channel_id}}"): Case(fresh=_fresh_channel),
+    ("POST", f"{T}/outbound-mail/{{outbound_mail_id}}/retry"): Case(fresh=_shared_outbound_mail),
+    ("POST", f"{API}/email/inbound/{{secret}}"): Case(raw=_pushed_mail),
     ("GET", PLATFORM_TICKETS): Case(query=_admin_query),
     ("GET", f"{PLATFORM_TICKETS}/{{ticket_id}}"): Case(query=_admin_query),
 }
@@ -859,6 +945,7 @@ async def test_every_principal_on_every_route(
     # Real ids for the calls that never reach the tenant (no fresh objects made for them).
     for fresh in (_fresh_participant, _fresh_tag, _fresh_grant, _fresh_tenant_token):
         shared |= await fresh(kit, OWNER)
+    shared |= await _mail_logs(kit, app)
     group_member_template = f"{T}/groups/{{group_id}}/members/{{member_id}}"
     all_plans, failures = plans(app)
     calls = 0
@@ -880,7 +967,8 @@ async def test_every_principal_on_every_route(
                 url += "?" + str(httpx.QueryParams(case.query(kit, who)))
             body = case.body(kit, who) if case.body is not None else None
             form = case.form(kit, who) if case.form is not None else None
-            response = await kit.send(who, plan.method, url, body, form=form)
+            raw = case.raw(kit, who) if case.raw is not None else None
+            response = await kit.send(who, plan.method, url, body, form=form, raw=raw)
             calls += 1
             failure = _check(response, plan, who)
             if failure:

@@ -132,19 +132,21 @@ async def list_inbound_mail(
     return PagePublic(items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/inbound-mail/{mail_id}", response_model=InboundMailPublic)
-async def get_inbound_mail(mail_id: UUID, ctx: LogReaders) -> InboundMailPublic:
-    return InboundMailPublic.model_validate(await mail_log.get_inbound(ctx, mail_id))
+@router.get("/inbound-mail/{inbound_mail_id}", response_model=InboundMailPublic)
+async def get_inbound_mail(inbound_mail_id: UUID, ctx: LogReaders) -> InboundMailPublic:
+    return InboundMailPublic.model_validate(await mail_log.get_inbound(ctx, inbound_mail_id))
 
 
 @router.get(
-    "/inbound-mail/{mail_id}/raw",
+    "/inbound-mail/{inbound_mail_id}/raw",
     response_class=StreamingResponse,
     responses={200: {"content": {RFC822: {"schema": {"type": "string", "format": "binary"}}}}},
 )
-async def download_raw_mail(mail_id: UUID, ctx: LogReaders, store: Store) -> StreamingResponse:
+async def download_raw_mail(
+    inbound_mail_id: UUID, ctx: LogReaders, store: Store
+) -> StreamingResponse:
     """The message exactly as it arrived, as a `.eml` download."""
-    record = await mail_log.get_inbound(ctx, mail_id)
+    record = await mail_log.get_inbound(ctx, inbound_mail_id)
     try:
         content = await store.open(record.raw_key)
     except BlobNotFound as exc:
@@ -187,15 +189,15 @@ async def list_outbound_mail(
     return PagePublic(items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/outbound-mail/{mail_id}", response_model=OutboundMailPublic)
-async def get_outbound_mail(mail_id: UUID, ctx: LogReaders) -> OutboundMailPublic:
-    return OutboundMailPublic.model_validate(await mail_log.get_outbound(ctx, mail_id))
+@router.get("/outbound-mail/{outbound_mail_id}", response_model=OutboundMailPublic)
+async def get_outbound_mail(outbound_mail_id: UUID, ctx: LogReaders) -> OutboundMailPublic:
+    return OutboundMailPublic.model_validate(await mail_log.get_outbound(ctx, outbound_mail_id))
 
 
-@router.post("/outbound-mail/{mail_id}/retry", response_model=OutboundMailPublic)
-async def retry_outbound_mail(mail_id: UUID, ctx: Retriers) -> OutboundMailPublic:
+@router.post("/outbound-mail/{outbound_mail_id}/retry", response_model=OutboundMailPublic)
+async def retry_outbound_mail(outbound_mail_id: UUID, ctx: Retriers) -> OutboundMailPublic:
     """Send a failed mail again (attempts start over)."""
-    return await mail_log.retry(ctx, await mail_log.get_outbound(ctx, mail_id))
+    return await mail_log.retry(ctx, await mail_log.get_outbound(ctx, outbound_mail_id))
 
 
 # --- the push URL -----------------------------------------------------------------------------
