@@ -33,7 +33,10 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from frontdesk.core.db import transaction
+from frontdesk.core.events import relay_batch, subscribers
 from frontdesk.core.patch import PATCH_MODELS
+from frontdesk.email.service.planner import plan_batch
 from frontdesk.identity.policy import Action, Role, can
 from tests.factories import PASSWORD, World
 
@@ -185,6 +188,7 @@ def _named_samples() -> dict[str, Any]:
     return {
         "email": f"probe-{u}@probe.example.com",
         "emails": [f"probe-{u}@probe.example.com"],
+        "address": f"desk-{u}@probe.example.com",
         "password": PASSWORD,
         "current_password": PASSWORD,
         "new_password": PASSWORD,
@@ -501,6 +505,7 @@ async def make_objects(
         },
     )
     token = await _post(client, owner, f"{base}/tokens", {"name": f"{marker} token"})
+    channel, inbound_mail_id = await make_channel(client, owner, base, marker)
     tickets = await make_ticket(
         client,
         owner,
@@ -522,6 +527,8 @@ async def make_objects(
             "token_id": token["id"],
             "user_id": member["user_id"],
             "subject_id": group["id"],
+            "channel_id": channel["id"],
+            "inbound_mail_id": inbound_mail_id,
             **tickets,
         },
         by_collection={
@@ -531,6 +538,8 @@ async def make_objects(
             "contacts": contact["id"],
             "organizations": organization["id"],
             "tokens": token["id"],
+            "channels": channel["id"],
+            "inbound-mail": inbound_mail_id,
             "statuses": tickets["status_id"],
             "categories": tickets["category_id"],
             "tickets": tickets["ticket_id"],
@@ -542,6 +551,7 @@ async def make_objects(
         },
         refs={
             "group_id": group["id"],
+            "default_group_id": group["id"],
             "contact_id": contact["id"],
             "requester_id": contact["id"],
             "organization_id": organization["id"],
@@ -563,6 +573,43 @@ async def make_objects(
         "prefix": tickets["tag"],
     }
     return objects, filters
+
+
+async def make_channel(
+    client: httpx.AsyncClient, owner: dict[str, str], base: str, marker: str
+) -> tuple[dict[str, Any], str]:
+    """A push channel named by the marker, and a mail it received with the marker in it."""
+    low = marker.lower()
+    channel = await _post(
+        client,
+        owner,
+        f"{base}/channels",
+        {"name": f"{marker} channel", "address": f"desk@{low}.example.com", "mode": "push"},
+    )
+    mail = (
+        f"From: {marker} <{low}-mailer@customers.example.com>\r\nTo: desk@{low}.example.com\r\n"
+        f"Subject: {marker} mail\r\nMessage-ID: <{low}@customers.example.com>\r\n\r\n{marker}\r\n"
+    )
+    pushed = await client.post(
+        httpx.URL(channel["push_url"]).path,
+        content=mail.encode(),
+        headers={"Content-Type": "message/rfc822"},
+    )
+    assert pushed.status_code == 202, f"setup push: {pushed.text}"
+    return channel, pushed.json()["id"]
+
+
+async def queued_mail(
+    client: httpx.AsyncClient, app: FastAPI, slug: str, owner: dict[str, str]
+) -> str:
+    """The worker's planning pass (the mail each channel's intake queued); one of them."""
+    await relay_batch(app.state.sessionmaker, [subscribers])
+    async with transaction(app.state.sessionmaker) as session:
+        await plan_batch(session, app.state.settings)
+    listed = await client.get(f"{API}/tenants/{slug}/outbound-mail", headers=owner)
+    assert listed.status_code == 200, listed.text
+    mail_id: str = listed.json()["items"][0]["id"]
+    return mail_id
 
 
 async def make_ticket(
@@ -686,6 +733,9 @@ async def test_tenant_b_never_reaches_tenant_a(
     files = any(route.is_multipart for route in tenant_routes)
     a, a_values = await make_objects(client, world, world.a.slug, canary, files=files)
     b, _ = await make_objects(client, world, world.b.slug, f"b-side-{_unique()}", files=files)
+    for objects, tenant in ((a, world.a), (b, world.b)):
+        queued = await queued_mail(client, app, tenant.slug, tenant["owner"].auth)
+        objects.by_name["outbound_mail_id"] = objects.by_collection["outbound-mail"] = queued
     both = await member_of_both(client, world)
     callers = [Caller(f"B {role.value}", world.b[role.value].auth, role) for role in B_ROLES]
     callers.append(both)

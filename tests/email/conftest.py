@@ -55,7 +55,7 @@ class Inbox:
     mails: list[Received] = field(default_factory=list)
     refuse: bool = False
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.refuse:
             return "451 4.3.0 try again later"
         content = envelope.original_content or b""
@@ -123,9 +123,7 @@ async def pump(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession
     raise AssertionError("the mail pipeline did not settle")
 
 
-async def push_channel(
-    client: httpx.AsyncClient, world: World, **fields: Any
-) -> tuple[str, str]:
+async def push_channel(client: httpx.AsyncClient, world: World, **fields: Any) -> tuple[str, str]:
     """A push channel of acme at DESK; returns its id and the path of its push URL."""
     body = {"kind": "email", "name": "Support", "address": DESK, "mode": "push"} | fields
     response = await client.post(

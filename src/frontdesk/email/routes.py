@@ -15,7 +15,7 @@ from frontdesk.core.pagination import DEFAULT_LIMIT, PagePublic, paginate, parse
 from frontdesk.core.patch import patch_openapi, read_patch
 from frontdesk.core.responses import with_etag
 from frontdesk.core.storage import BlobNotFound, BlobStore
-from frontdesk.email.models import InboundMail, OutboundMail, OutboundStatus
+from frontdesk.email.models import InboundMail, OutboundMail
 from frontdesk.email.schemas import (
     ChannelCreate,
     ChannelCreated,
@@ -171,7 +171,9 @@ OUTBOUND_SORTS = {"created_at": OutboundMail.created_at}
 @router.get("/outbound-mail", response_model=PagePublic[OutboundMailPublic])
 async def list_outbound_mail(
     ctx: LogReaders,
-    status: OutboundStatus | None = None,
+    status: Annotated[
+        str | None, Query(max_length=20, description="pending, processing, sent or failed")
+    ] = None,
     ticket_id: UUID | None = None,
     sort: str | None = None,
     limit: Limit = DEFAULT_LIMIT,

@@ -67,10 +67,13 @@ class ChannelFields(Strict):
 
 class ChannelCreate(ChannelFields):
     kind: ChannelKind = ChannelKind.EMAIL
+    #: For email: `imap` when imap settings are given, else `push`, unless said.
     mode: ChannelMode | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> ChannelCreate:
+        if self.kind is ChannelKind.EMAIL and self.mode is None:
+            self.mode = ChannelMode.IMAP if self.imap is not None else ChannelMode.PUSH
         check_complete(self.kind, self.mode, self)
         if self.mode is ChannelMode.IMAP and self.imap is not None and not self.imap.password:
             raise ValueError("an IMAP channel needs imap.password")

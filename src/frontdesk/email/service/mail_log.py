@@ -32,11 +32,11 @@ def inbound_statement(
 
 
 def outbound_statement(
-    ctx: TenantContext, *, status: OutboundStatus | None, ticket_id: UUID | None
+    ctx: TenantContext, *, status: str | None, ticket_id: UUID | None
 ) -> Select[OutboundMail]:
     statement = scoped(OutboundMail, ctx.tenant_id)
     if status is not None:
-        statement = statement.where(OutboundMail.status == status.value)
+        statement = statement.where(OutboundMail.status == status)
     if ticket_id is not None:
         statement = statement.where(OutboundMail.ticket_id == ticket_id)
     return statement
