@@ -455,6 +455,14 @@ ROUTES = {
             {"name": 5, "aliases": "x@acme.example"},
             required="name",
         ),
+        Route(
+            "PUT",
+            "/api/v1/tenants/{tenant}/notifications/preferences",
+            {"preferences": [{"kind": "ticket_created", "channel": "email", "enabled": False}]},
+            {"preferences": "all of them"},
+            has_etag=False,
+            listed_at="/api/v1/tenants/{tenant}/notifications/preferences",
+        ),
     ]
 }
 #: Write routes that take no body.
@@ -464,6 +472,8 @@ BODYLESS = {
     "POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/mark-read",
     "POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/messages/{message_id}/redact",
     "POST /api/v1/tenants/{tenant}/outbound-mail/{outbound_mail_id}/retry",
+    "POST /api/v1/tenants/{tenant}/notifications/read-all",
+    "POST /api/v1/tenants/{tenant}/notifications/{notification_id}/read",
 }
 #: Write routes that take one raw mail (message/rfc822), authenticated by the secret in the URL.
 RAW_MAIL = {"POST /api/v1/email/inbound/{secret}"}

@@ -1,7 +1,7 @@
 """email channels, inbound and outbound mail
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-22 07:44:19.320719
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import frontdesk.core.db
 
 revision: str = "0007"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

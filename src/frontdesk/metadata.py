@@ -4,6 +4,7 @@ from frontdesk.core import audit, events, idempotency
 from frontdesk.core.db import Base
 from frontdesk.email import models as email_models
 from frontdesk.identity import models as identity_models
+from frontdesk.notifications import models as notification_models
 from frontdesk.tenancy import models as tenancy_models
 from frontdesk.tickets import models as ticket_models
 
@@ -16,6 +17,7 @@ __all__ = [
     "idempotency",
     "identity_models",
     "metadata",
+    "notification_models",
     "tenancy_models",
     "ticket_models",
 ]

@@ -20,10 +20,13 @@ import httpx
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from frontdesk.core.db import transaction
 from frontdesk.core.events import relay_batch, subscribers
 from frontdesk.email.service.planner import plan_batch
+from frontdesk.notifications.kinds import NotificationKind
+from frontdesk.notifications.service import notify_users
 from tests.factories import PASSWORD, Person, World
 
 OWNER, ADMIN, AGENT, LIGHT_AGENT, CONTACT = "owner", "admin", "agent", "light_agent", "contact"
@@ -157,6 +160,14 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{T}/outbound-mail/{{outbound_mail_id}}"): ADMINS,
     ("POST", f"{T}/outbound-mail/{{outbound_mail_id}}/retry"): ADMINS,
     ("POST", f"{API}/email/inbound/{{secret}}"): ANYONE,
+    # everyone's own notifications (another's are 404, tests/notifications)
+    ("GET", f"{T}/notifications"): STAFF_AND_CONTACTS,
+    ("GET", f"{T}/notifications/unread-count"): STAFF_AND_CONTACTS,
+    ("POST", f"{T}/notifications/read-all"): STAFF_AND_CONTACTS,
+    ("GET", f"{T}/notifications/preferences"): STAFF_AND_CONTACTS,
+    ("PUT", f"{T}/notifications/preferences"): STAFF_AND_CONTACTS,
+    ("GET", f"{T}/notifications/{{notification_id}}"): STAFF_AND_CONTACTS,
+    ("POST", f"{T}/notifications/{{notification_id}}/read"): STAFF_AND_CONTACTS,
     # platform admins read any tenant's tickets
     ("GET", PLATFORM_TICKETS): PLATFORM,
     ("GET", f"{PLATFORM_TICKETS}/{{ticket_id}}"): PLATFORM,
@@ -206,6 +217,7 @@ class Kit:
 
     client: httpx.AsyncClient
     world: World
+    sessionmaker: async_sessionmaker[AsyncSession]
     #: Objects made once and reused across calls (the shared ticket, variants' tickets).
     made: dict[str, str] = field(default_factory=dict)
 
@@ -452,6 +464,21 @@ async def _fresh_tag(kit: Kit, _who: str) -> dict[str, str]:
     added = await kit.send(OWNER, "POST", url, {"tag": tag})
     assert added.status_code == 201, added.text
     return {"tag": tag}
+
+
+async def _fresh_notification(kit: Kit, who: str) -> dict[str, str]:
+    """A notice for `who` (the owner's for principals outside the tenant)."""
+    person = kit.person(who) if who in TENANT_ROLES else kit.person(OWNER)
+    assert person is not None
+    async with transaction(kit.sessionmaker) as session:
+        (made,) = await notify_users(
+            session,
+            tenant_id=kit.world.a.id,
+            user_ids=[person.user_id],
+            kind=NotificationKind.TICKET_ASSIGNED,
+            title=f"Notice {unique()}",
+        )
+    return {"notification_id": str(made.id)}
 
 
 async def _fresh_grant(kit: Kit, _who: str) -> dict[str, str]:
@@ -709,6 +736,13 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", f"{T}/channels/{{channel_id}}"): Case(fresh=_fresh_channel),
     ("POST", f"{T}/outbound-mail/{{outbound_mail_id}}/retry"): Case(fresh=_shared_outbound_mail),
     ("POST", f"{API}/email/inbound/{{secret}}"): Case(raw=_pushed_mail),
+    ("PUT", f"{T}/notifications/preferences"): Case(
+        body=lambda _kit, _who: {
+            "preferences": [{"kind": "ticket_created", "channel": "email", "enabled": False}]
+        }
+    ),
+    ("GET", f"{T}/notifications/{{notification_id}}"): Case(fresh=_fresh_notification),
+    ("POST", f"{T}/notifications/{{notification_id}}/read"): Case(fresh=_fresh_notification),
     ("GET", PLATFORM_TICKETS): Case(query=_admin_query),
     ("GET", f"{PLATFORM_TICKETS}/{{ticket_id}}"): Case(query=_admin_query),
 }
@@ -920,9 +954,12 @@ def plans(app: FastAPI) -> tuple[list[Plan], list[str]]:
 
 
 async def test_every_principal_on_every_route(
-    app: FastAPI, client: httpx.AsyncClient, world: World
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    kit = Kit(client, world)
+    kit = Kit(client, world, sessionmaker)
     group_id, group_member_id = await kit.group_member()
     kit.made["agent group"] = group_id
     ticket_id = await kit.once("ticket", kit.ticket)
@@ -943,7 +980,13 @@ async def test_every_principal_on_every_route(
     if any("attachment" in template for _, template, _ in api_routes(app)):
         shared["attachment_id"] = await kit.upload(ticket_id, shared["message_id"])
     # Real ids for the calls that never reach the tenant (no fresh objects made for them).
-    for fresh in (_fresh_participant, _fresh_tag, _fresh_grant, _fresh_tenant_token):
+    for fresh in (
+        _fresh_participant,
+        _fresh_tag,
+        _fresh_grant,
+        _fresh_tenant_token,
+        _fresh_notification,
+    ):
         shared |= await fresh(kit, OWNER)
     shared |= await _mail_logs(kit, app)
     group_member_template = f"{T}/groups/{{group_id}}/members/{{member_id}}"
@@ -1005,8 +1048,10 @@ async def _owner_membership_id(kit: Kit) -> str:
     return owner_id
 
 
-async def test_the_last_owner_stays(client: httpx.AsyncClient, world: World) -> None:
-    kit = Kit(client, world)
+async def test_the_last_owner_stays(
+    client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    kit = Kit(client, world, sessionmaker)
     owner_id = await _owner_membership_id(kit)
     owner_url = kit.tenant_url(f"/members/{owner_id}")
 

@@ -58,6 +58,7 @@ class Action(StrEnum):
     CHANNEL_MANAGE = "channel.manage"
     MAIL_LOG_READ = "mail_log.read"
     MAIL_RETRY = "mail.retry"
+    NOTIFICATION_OWN = "notification.own"
 
 
 ADMINS = frozenset({Role.OWNER, Role.ADMIN})
@@ -109,6 +110,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.CHANNEL_MANAGE: ADMINS,
     Action.MAIL_LOG_READ: ADMINS,
     Action.MAIL_RETRY: ADMINS,
+    # Everyone reads and clears only their own notices (notifications/repository.py).
+    Action.NOTIFICATION_OWN: EVERYONE,
 }
 
 

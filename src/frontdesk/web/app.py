@@ -21,6 +21,7 @@ from frontdesk.core.patch import PATCH_MODELS
 from frontdesk.core.storage import LocalBlobStore
 from frontdesk.email import routes as email_routes
 from frontdesk.identity.routes import auth, contacts, groups, members, organizations, tokens
+from frontdesk.notifications import routes as notification_routes
 from frontdesk.tenancy import routes as tenancy_routes
 from frontdesk.tickets.routes import admin as ticket_admin_routes
 from frontdesk.tickets.routes import attachments, conversation, nested
@@ -48,6 +49,7 @@ API_ROUTERS = [
     ticket_admin_routes.router,
     email_routes.router,
     email_routes.push_router,
+    notification_routes.router,
 ]
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {

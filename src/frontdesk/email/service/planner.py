@@ -40,6 +40,8 @@ from frontdesk.email.service.preferences import wants
 from frontdesk.email.service.recipients import Recipient
 from frontdesk.email.threads import subject_with_token
 from frontdesk.identity.models import Contact, Membership, User
+from frontdesk.notifications.kinds import NotificationKind
+from frontdesk.notifications.service import notify_users
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import AuthorType, Ticket, TicketMessage, TicketStatus
 
@@ -50,6 +52,8 @@ MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9._%+-]+(?:@[A-Za-z0-9.-]+)?)")
 
 
 class MailKind(StrEnum):
+    """The mails the desk sends; each is named after its template."""
+
     ACKNOWLEDGEMENT = "acknowledgement"
     AGENT_REPLY = "agent_reply"
     STATUS_CHANGED = "status_changed"
@@ -57,6 +61,18 @@ class MailKind(StrEnum):
     NEW_TICKET = "new_ticket"
     ASSIGNMENT = "assignment"
     MENTION = "mention"
+
+
+#: The notification kind each mail is (what recipients opt out of).
+NOTIFICATION_KINDS = {
+    MailKind.ACKNOWLEDGEMENT: NotificationKind.ACKNOWLEDGEMENT,
+    MailKind.AGENT_REPLY: NotificationKind.AGENT_REPLIED,
+    MailKind.STATUS_CHANGED: NotificationKind.STATUS_CHANGED,
+    MailKind.CUSTOMER_REPLY: NotificationKind.CUSTOMER_REPLIED,
+    MailKind.NEW_TICKET: NotificationKind.TICKET_CREATED,
+    MailKind.ASSIGNMENT: NotificationKind.TICKET_ASSIGNED,
+    MailKind.MENTION: NotificationKind.MENTIONED,
+}
 
 
 @dataclass
@@ -164,7 +180,9 @@ async def _ticket_created(plan: Plan) -> None:
         for recipient in requester[:1]:
             if await queue(plan, MailKind.ACKNOWLEDGEMENT, recipient) and opening is not None:
                 opening.acknowledged = True
-    for recipient in await who.users(session, await who.group_members(session, ticket)):
+    members = await who.group_members(session, ticket)
+    await notice(plan, MailKind.NEW_TICKET, members)
+    for recipient in await who.users(session, members):
         await queue(plan, MailKind.NEW_TICKET, recipient)
 
 
@@ -178,6 +196,7 @@ async def _ticket_updated(plan: Plan, delta: dict[str, Any]) -> None:
     if "assignee_id" in delta and delta["assignee_id"][1] is not None:
         assignee = UUID(str(delta["assignee_id"][1]))
         if plan.event.actor != f"user:{assignee}":
+            await notice(plan, MailKind.ASSIGNMENT, [assignee])
             for recipient in await who.users(session, [assignee]):
                 await queue(plan, MailKind.ASSIGNMENT, recipient)
 
@@ -192,6 +211,7 @@ async def _message_created(plan: Plan, snapshot: dict[str, Any]) -> None:
         return
     if message.author_type == AuthorType.CONTACT.value:
         staff = [u for u in await who.staff_of(session, ticket) if u != message.author_user_id]
+        await notice(plan, MailKind.CUSTOMER_REPLY, staff, message)
         for recipient in await who.users(session, staff):
             await queue(plan, MailKind.CUSTOMER_REPLY, recipient, message)
         return
@@ -214,8 +234,27 @@ async def _mentions(plan: Plan, message: TicketMessage) -> None:
         if user_id != message.author_user_id
         and (email.lower() in names or email.lower().split("@", 1)[0] in names)
     ]
+    await notice(plan, MailKind.MENTION, mentioned, message)
     for recipient in await who.users(plan.session, mentioned):
         await queue(plan, MailKind.MENTION, recipient, message)
+
+
+async def notice(
+    plan: Plan, kind: MailKind, user_ids: list[UUID], message: TicketMessage | None = None
+) -> None:
+    """The in-app counterpart of a staff mail (the notifications domain skips the muted)."""
+    ticket = plan.ticket
+    display_id = f"{plan.tenant.ticket_prefix}-{ticket.number}"
+    await notify_users(
+        plan.session,
+        tenant_id=ticket.tenant_id,
+        user_ids=user_ids,
+        kind=NOTIFICATION_KINDS[kind],
+        title=f"{display_id}: {ticket.subject}",
+        body=(message.body_text if message else ticket.description)[:500],
+        ticket_id=ticket.id,
+        data={"event_id": str(plan.event.id)},
+    )
 
 
 CUSTOMER_KINDS = frozenset(
@@ -228,7 +267,7 @@ async def queue(
 ) -> bool:
     """Render and queue one mail, unless opted out, over the sender's limit or queued before."""
     session, ticket = plan.session, plan.ticket
-    if not await wants(session, ticket.tenant_id, kind.value, recipient):
+    if not await wants(session, ticket.tenant_id, NOTIFICATION_KINDS[kind], recipient):
         return False
     automatic = kind is not MailKind.AGENT_REPLY
     if automatic and kind in CUSTOMER_KINDS and await _over_limit(plan, recipient.address):

@@ -1,4 +1,4 @@
-"""Whether a recipient wants a kind of mail (per-type opt-outs)."""
+"""Whether a recipient wants a kind of mail: the notifications domain's per-kind opt-outs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,22 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.email.service.recipients import Recipient
+from frontdesk.notifications.kinds import NotificationChannel, NotificationKind
+from frontdesk.notifications.service import wants as notification_wanted
 
 
-async def wants(session: AsyncSession, tenant_id: UUID, kind: str, recipient: Recipient) -> bool:
-    """Every recipient wants every kind until preferences exist to say otherwise."""
-    return True
+async def wants(
+    session: AsyncSession, tenant_id: UUID, kind: NotificationKind, recipient: Recipient
+) -> bool:
+    """Yes unless the user or contact turned `kind` off for email; an address that is neither
+    (it cannot have said no) gets it."""
+    if recipient.user_id is None and recipient.contact_id is None:
+        return True
+    return await notification_wanted(
+        session,
+        tenant_id=tenant_id,
+        kind=kind,
+        channel=NotificationChannel.EMAIL,
+        user_id=recipient.user_id,
+        contact_id=None if recipient.user_id is not None else recipient.contact_id,
+    )

@@ -1,0 +1,191 @@
+"""Notifying people in the app, reading and clearing their notices, and their opt-outs.
+
+Other domains call `notify_users` (in their own transaction, next to the change the notice is
+about) and `wants` (before sending through another channel, such as email).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from frontdesk.core.audit import record_change, record_update
+from frontdesk.core.clock import utcnow
+from frontdesk.core.errors import NotFound
+from frontdesk.identity.context import TenantContext
+from frontdesk.notifications import repository
+from frontdesk.notifications.kinds import NotificationChannel, NotificationKind
+from frontdesk.notifications.models import Notification, NotificationPreference
+from frontdesk.notifications.schemas import NotificationPublic, PreferenceSetting
+
+
+def notification_snapshot(notification: Notification) -> dict[str, object]:
+    return NotificationPublic.model_validate(notification).model_dump(mode="json")
+
+
+async def notify_users(
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    user_ids: list[UUID],
+    kind: NotificationKind,
+    title: str,
+    body: str = "",
+    ticket_id: UUID | None = None,
+    data: dict[str, Any] | None = None,
+) -> list[Notification]:
+    """One in-app notice per distinct user, except those who turned this kind off in the app."""
+    distinct = list(dict.fromkeys(user_ids))
+    if not distinct:
+        return []
+    muted = await repository.opted_out_users(
+        session, tenant_id, distinct, kind, NotificationChannel.IN_APP
+    )
+    notifications = [
+        Notification(
+            tenant_id=tenant_id,
+            user_id=user_id,
+            kind=kind,
+            title=title[:300],
+            body=body,
+            ticket_id=ticket_id,
+            data=data or {},
+        )
+        for user_id in distinct
+        if user_id not in muted
+    ]
+    session.add_all(notifications)
+    await session.flush()
+    for notification in notifications:
+        record_change(
+            session,
+            subject_type="notification",
+            action="created",
+            tenant_id=tenant_id,
+            subject_id=notification.id,
+            snapshot=notification_snapshot(notification) | {"user_id": str(notification.user_id)},
+        )
+    return notifications
+
+
+async def wants(
+    session: AsyncSession,
+    *,
+    tenant_id: UUID,
+    kind: NotificationKind,
+    channel: NotificationChannel,
+    user_id: UUID | None = None,
+    contact_id: UUID | None = None,
+) -> bool:
+    """Whether the user or contact still receives `kind` on `channel` (yes unless opted out)."""
+    if (user_id is None) == (contact_id is None):
+        raise ValueError("name exactly one of user_id and contact_id")
+    statement = repository.preferences_of(tenant_id, user_id=user_id, contact_id=contact_id).where(
+        NotificationPreference.kind == kind, NotificationPreference.channel == channel
+    )
+    preference = await session.scalar(statement)
+    return preference is None or preference.enabled
+
+
+async def get_mine(ctx: TenantContext, notification_id: UUID) -> Notification:
+    statement = repository.inbox(ctx.tenant_id, ctx.user_id).where(
+        Notification.id == notification_id
+    )
+    notification = await ctx.session.scalar(statement)
+    if notification is None:
+        raise NotFound("notification not found")
+    return notification
+
+
+async def mark_read(ctx: TenantContext, notification_id: UUID) -> Notification:
+    notification = await get_mine(ctx, notification_id)
+    if notification.read_at is None:
+        before = notification_snapshot(notification)
+        notification.read_at = utcnow()
+        await ctx.session.flush()
+        record_update(
+            ctx.session,
+            subject_type="notification",
+            tenant_id=ctx.tenant_id,
+            subject_id=notification.id,
+            before=before,
+            after=notification_snapshot(notification),
+        )
+    return notification
+
+
+async def mark_all_read(ctx: TenantContext) -> int:
+    result = await ctx.session.execute(
+        update(Notification)
+        .where(
+            Notification.tenant_id == ctx.tenant_id,
+            Notification.user_id == ctx.user_id,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=utcnow(), updated_at=utcnow(), updated_by=ctx.principal.actor)
+        .execution_options(synchronize_session=False)
+    )
+    marked = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if marked:
+        record_change(
+            ctx.session,
+            subject_type="notification",
+            action="read_all",
+            tenant_id=ctx.tenant_id,
+            subject_id=None,
+            snapshot={"user_id": str(ctx.user_id), "marked": marked},
+        )
+    return marked
+
+
+async def preferences(ctx: TenantContext) -> list[PreferenceSetting]:
+    """Every kind on every channel, with the user's choice or the default (enabled)."""
+    chosen = {
+        (row.kind, row.channel): row.enabled
+        for row in (
+            await ctx.session.scalars(repository.preferences_of(ctx.tenant_id, user_id=ctx.user_id))
+        ).all()
+    }
+    return [
+        PreferenceSetting(kind=kind, channel=channel, enabled=chosen.get((kind, channel), True))
+        for kind in NotificationKind
+        for channel in NotificationChannel
+    ]
+
+
+async def set_preferences(
+    ctx: TenantContext, settings: list[PreferenceSetting]
+) -> list[PreferenceSetting]:
+    before = {f"{p.kind}/{p.channel}": p.enabled for p in await preferences(ctx)}
+    existing = {
+        (row.kind, row.channel): row
+        for row in (
+            await ctx.session.scalars(repository.preferences_of(ctx.tenant_id, user_id=ctx.user_id))
+        ).all()
+    }
+    for setting in settings:
+        row = existing.get((setting.kind, setting.channel))
+        if row is None:
+            row = NotificationPreference(
+                tenant_id=ctx.tenant_id,
+                user_id=ctx.user_id,
+                kind=setting.kind,
+                channel=setting.channel,
+            )
+            ctx.session.add(row)
+            existing[(setting.kind, setting.channel)] = row
+        row.enabled = setting.enabled
+    await ctx.session.flush()
+    after_settings = await preferences(ctx)
+    record_update(
+        ctx.session,
+        subject_type="notification_preferences",
+        tenant_id=ctx.tenant_id,
+        subject_id=ctx.user_id,
+        before=before,
+        after={f"{p.kind}/{p.channel}": p.enabled for p in after_settings},
+    )
+    return after_settings
