@@ -108,12 +108,14 @@ def clean_text(value: str) -> str:
 
 
 def decode_bytes(payload: bytes, charset: str | None) -> str:
-    """Text of a part whose declared charset may be wrong: valid UTF-8 wins (the commonest
-    mis-declaration), then the declared charset, then Windows-1252 which decodes anything."""
-    try:
-        return clean_text(payload.decode("utf-8"))
-    except UnicodeDecodeError:
-        pass
+    """Text of a part whose declared charset may be wrong: 8-bit bytes that are valid UTF-8 are
+    UTF-8 (the commonest mis-declaration), else the declared charset (7-bit ones such as
+    ISO-2022-JP included), else Windows-1252, which decodes anything."""
+    if not payload.isascii():
+        try:
+            return clean_text(payload.decode("utf-8"))
+        except UnicodeDecodeError:
+            pass
     if charset:
         try:
             codecs.lookup(charset)
@@ -129,7 +131,12 @@ def header_text(message: Message, name: str) -> str:
     if raw is None:
         return ""
     try:
-        text = str(make_header(decode_header(str(raw))))
+        text = "".join(
+            decode_bytes(part, None if charset in (None, "unknown-8bit") else charset)
+            if isinstance(part, bytes)
+            else part
+            for part, charset in decode_header(raw)
+        )
     except Exception:
         text = str(raw)
     return clean_text(WHITESPACE.sub(" ", text)).strip()

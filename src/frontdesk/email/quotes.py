@@ -22,6 +22,11 @@ ORIGINAL_MESSAGE = re.compile(
     r"mensaje original)\s*-{2,}\s*$",
     re.IGNORECASE,
 )
+#: A forward's quoted mail is what the sender wants us to read: nothing after it is cut.
+FORWARDED = re.compile(
+    r"^(-{2,}\s*(forwarded message|weitergeleitete nachricht)\s*-{2,}|begin forwarded message:)$",
+    re.IGNORECASE,
+)
 OUTLOOK_HEADER = re.compile(r"^\*?(from|von|de):\*?\s", re.IGNORECASE)
 OUTLOOK_FOLLOWING = re.compile(r"^\*?(sent|date|gesendet|envoyé|to|an|à|subject):\*?\s", re.I)
 RULE = re.compile(r"^_{10,}\s*$")
@@ -48,6 +53,8 @@ def split_reply(text: str) -> tuple[str, str, str]:
 def _quote_start(lines: list[str]) -> int:
     for index, line in enumerate(lines):
         stripped = line.strip()
+        if FORWARDED.match(stripped):
+            return len(lines)
         if REPLY_MARKER in stripped or ORIGINAL_MESSAGE.match(stripped):
             return index
         if ATTRIBUTION.match(stripped):
