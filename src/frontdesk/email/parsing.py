@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from email.message import Message
+from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import getaddresses
 
@@ -23,6 +24,9 @@ from frontdesk.email.quotes import split_reply
 
 MAX_DEPTH = 30
 MAX_PARTS = 200
+#: The standard parser recurses once per nested multipart; past this many, only the headers
+#: are read (a hostile message cannot make it exhaust the stack or the CPU).
+MAX_MULTIPARTS = 100
 MESSAGE_ID = re.compile(r"<[^<>\s]{1,990}>")
 WHITESPACE = re.compile(r"\s+")
 KEPT_HEADERS = (
@@ -95,6 +99,8 @@ class ParsedMail:
     report: DeliveryReport | None = None
     #: What was left out (too deep, too many parts, undecodable), for the record.
     notes: list[str] = field(default_factory=list)
+    #: The body could not be read at all: the message needs a person to look at it.
+    body_unreadable: bool = False
 
     @property
     def thread_ids(self) -> list[str]:
@@ -173,8 +179,12 @@ def parse_mail(raw: bytes, *, max_depth: int = MAX_DEPTH, max_parts: int = MAX_P
     bytes carry no message header at all."""
     if not raw.strip():
         raise UnparseableMail("the message is empty")
+    headers_only = raw.lower().count(b"multipart/") > MAX_MULTIPARTS
     try:
-        message = message_from_bytes(raw, policy=compat32)
+        if headers_only:
+            message = BytesHeaderParser(policy=compat32).parsebytes(raw)
+        else:
+            message = message_from_bytes(raw, policy=compat32)
     except Exception as exc:  # the parser is lenient; this is for the truly unexpected
         raise UnparseableMail(f"the message cannot be read: {exc}") from exc
     if not any(message.get(name) for name in ("From", "Message-ID", "Subject", "Date", "To")):
@@ -198,6 +208,10 @@ def parse_mail(raw: bytes, *, max_depth: int = MAX_DEPTH, max_parts: int = MAX_P
             if message.get(name) is not None
         },
     )
+    if headers_only:
+        parsed.body_unreadable = True
+        parsed.notes.append(f"the body has more than {MAX_MULTIPARTS} multiparts and was not read")
+        return parsed
     _read_body(message, parsed, max_depth=max_depth, max_parts=max_parts)
     return parsed
 

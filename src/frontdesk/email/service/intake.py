@@ -15,6 +15,7 @@ from uuid import UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from frontdesk.core.clock import utcnow
 from frontdesk.core.db import set_actor
 from frontdesk.core.logs import get_logger
 from frontdesk.core.repository import scoped
@@ -142,7 +143,7 @@ async def _decide(
     record.outcome = outcome.outcome.value
     record.ticket_id = outcome.ticket_id
     record.ticket_message_id = outcome.message_id
-    record.needs_review = outcome.needs_review
+    record.needs_review = outcome.needs_review or mail.body_unreadable
     await session.flush()
     return [*mail.notes, *outcome.notes]
 
@@ -161,7 +162,7 @@ async def _attach_bounce(
     )
     if bounced is None:
         return
-    bounced.bounced_at = record.created_at or bounced.updated_at
+    bounced.bounced_at = utcnow()
     details = [report.status, report.diagnostic] if report else []
     bounced.last_error = ("bounced: " + " ".join(d for d in details if d))[:2000]
     record.outbound_mail_id = bounced.id
