@@ -66,12 +66,16 @@ class ImapSession:
             )
         else:
             client = imaplib.IMAP4(box.host, box.port, timeout=TIMEOUT)
+        try:
             if box.security == ImapSecurity.STARTTLS:
                 client.starttls(ssl.create_default_context())
-        client.login(box.user, box.password)
-        status, _ = client.select(_quoted(box.folder))
-        if status != "OK":
-            raise ImapFailed(f"cannot open folder {box.folder!r}")
+            client.login(box.user, box.password)
+            status, _ = client.select(_quoted(box.folder))
+            if status != "OK":
+                raise ImapFailed(f"cannot open folder {box.folder!r}")
+        except BaseException:
+            client.shutdown()
+            raise
         self.client = client
 
     def unprocessed(self) -> list[str]:
