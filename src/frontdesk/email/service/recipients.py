@@ -19,12 +19,14 @@ class Recipient:
     user_id: UUID | None = None
     contact_id: UUID | None = None
     locale: str | None = None
+    #: A contact's portal login: the preferences they set there are theirs.
+    portal_user_id: UUID | None = None
 
 
 async def customers(session: AsyncSession, ticket: Ticket) -> list[Recipient]:
     """The requester and cc contacts, each at their primary address."""
     rows = await session.execute(
-        select(Contact.id, Contact.name, ContactEmail.email)
+        select(Contact.id, Contact.name, ContactEmail.email, Contact.user_id)
         .join(
             TicketParticipant,
             (TicketParticipant.tenant_id == Contact.tenant_id)
@@ -44,8 +46,10 @@ async def customers(session: AsyncSession, ticket: Ticket) -> list[Recipient]:
         .order_by(TicketParticipant.role.desc(), Contact.id)
     )
     found: dict[str, Recipient] = {}
-    for contact_id, name, email in rows:
-        found.setdefault(email, Recipient(email, name, contact_id=contact_id))
+    for contact_id, name, email, user_id in rows:
+        found.setdefault(
+            email, Recipient(email, name, contact_id=contact_id, portal_user_id=user_id)
+        )
     return list(found.values())
 
 
