@@ -457,6 +457,12 @@ ROUTES = {
         ),
         Route(
             "PUT",
+            "/api/v1/tenants/{tenant}/email-templates/acknowledgement/de",
+            {"subject": "Danke", "body_text": "Ihre Anfrage {{ ticket.display_id }} ist da."},
+            {"subject": 5, "body_html": ["x"]},
+        ),
+        Route(
+            "PUT",
             "/api/v1/tenants/{tenant}/notifications/preferences",
             {"preferences": [{"kind": "ticket_created", "channel": "email", "enabled": False}]},
             {"preferences": "all of them"},
@@ -491,7 +497,8 @@ def test_every_write_route_is_covered(app: FastAPI) -> None:
         for method in context.methods or ()
         if method in {"POST", "PATCH", "PUT"}
     }
-    assert found == set(ROUTES) | BODYLESS | MULTIPART | RAW_MAIL
+    templated = {key.replace("acknowledgement/de", "{kind}/{locale}") for key in ROUTES}
+    assert found == templated | BODYLESS | MULTIPART | RAW_MAIL
     documented = {
         f"{method.upper()} {path}"
         for path, operations in app.openapi()["paths"].items()
@@ -679,6 +686,25 @@ async def test_pushed_mail_takes_one_raw_message(
     assert kept.status_code == 202, kept.text
     assert kept.json()["outcome"] == "unparseable"
     assert kept.json()["needs_review"] is True
+
+
+async def test_a_template_that_does_not_render_is_refused(
+    http: httpx.AsyncClient, scene: Scene, unchanged: Any
+) -> None:
+    url = f"{ACME}/email-templates/acknowledgement/en"
+    async with unchanged():
+        for body_text in ("{{ unknown_name }}", "{% if %}", "{{ ''.__class__.__mro__ }}"):
+            response = await http.put(
+                url, json={"subject": "x", "body_text": body_text}, headers=scene.owner
+            )
+            assert_problem(response, 422, "validation_failed")
+        for bad in ("no_such_kind/en", "acknowledgement/NOT A LOCALE"):
+            response = await http.put(
+                f"{ACME}/email-templates/{bad}",
+                json={"subject": "x", "body_text": "y"},
+                headers=scene.owner,
+            )
+            assert_problem(response, 404, "not_found")
 
 
 async def test_body_just_under_the_cap_is_read(

@@ -605,6 +605,11 @@ async def make_channel(
         headers={"Content-Type": "message/rfc822"},
     )
     assert pushed.status_code == 202, f"setup push: {pushed.text}"
+    template = {"subject": f"{marker} subject", "body_text": f"{marker} text"}
+    made = await client.put(
+        f"{base}/email-templates/acknowledgement/en", json=template, headers=owner
+    )
+    assert made.status_code == 200, f"setup template: {made.text}"
     return channel, pushed.json()["id"]
 
 

@@ -160,6 +160,9 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{T}/outbound-mail/{{outbound_mail_id}}"): ADMINS,
     ("POST", f"{T}/outbound-mail/{{outbound_mail_id}}/retry"): ADMINS,
     ("POST", f"{API}/email/inbound/{{secret}}"): ANYONE,
+    ("GET", f"{T}/email-templates"): ADMINS,
+    ("PUT", f"{T}/email-templates/{{kind}}/{{locale}}"): ADMINS,
+    ("DELETE", f"{T}/email-templates/{{kind}}/{{locale}}"): ADMINS,
     # everyone's own notifications (another's are 404, tests/notifications)
     ("GET", f"{T}/notifications"): STAFF_AND_CONTACTS,
     ("GET", f"{T}/notifications/unread-count"): STAFF_AND_CONTACTS,
@@ -645,7 +648,20 @@ async def _mail_logs(kit: Kit, app: FastAPI) -> dict[str, str]:
         "inbound_mail_id": pushed.json()["id"],
         "outbound_mail_id": kit.made["outbound mail"],
         "secret": kit.made["push url"].rsplit("/", 1)[1],
+        "kind": "acknowledgement",
+        "locale": "de",
     }
+
+
+def _template_body(_kit: Kit, _who: str) -> dict[str, Any]:
+    return {"subject": "Danke {{ recipient_name }}", "body_text": f"Angekommen {unique()}"}
+
+
+async def _fresh_template(kit: Kit, who: str) -> dict[str, str]:
+    url = kit.tenant_url("/email-templates/acknowledgement/de")
+    response = await kit.send(OWNER, "PUT", url, _template_body(kit, who))
+    assert response.status_code == 200, response.text
+    return {"kind": "acknowledgement", "locale": "de"}
 
 
 def _channel_body(_kit: Kit, _who: str) -> dict[str, Any]:
@@ -736,6 +752,8 @@ CASES: dict[tuple[str, str], Case] = {
     ("DELETE", f"{T}/channels/{{channel_id}}"): Case(fresh=_fresh_channel),
     ("POST", f"{T}/outbound-mail/{{outbound_mail_id}}/retry"): Case(fresh=_shared_outbound_mail),
     ("POST", f"{API}/email/inbound/{{secret}}"): Case(raw=_pushed_mail),
+    ("PUT", f"{T}/email-templates/{{kind}}/{{locale}}"): Case(body=_template_body),
+    ("DELETE", f"{T}/email-templates/{{kind}}/{{locale}}"): Case(fresh=_fresh_template),
     ("PUT", f"{T}/notifications/preferences"): Case(
         body=lambda _kit, _who: {
             "preferences": [{"kind": "ticket_created", "channel": "email", "enabled": False}]

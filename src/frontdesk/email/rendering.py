@@ -63,13 +63,22 @@ def one_line(subject: str) -> str:
 
 
 def render(
-    kind: str, locale: str | None, context: dict[str, Any], override: Override | None = None
+    kind: str,
+    locale: str | None,
+    context: dict[str, Any],
+    override: Override | None = None,
+    *,
+    strict: bool = False,
 ) -> Rendered:
+    """The mail of `kind` in the recipient's language; a tenant's override wins unless it
+    fails to render (then the built-in one is used, or with `strict` the error raised)."""
     env = environment(language_of(locale))
     if override is not None:
         try:
             return _render_override(env, override, context)
         except TemplateError:
+            if strict:
+                raise
             log.warning("email_template_override_failed", kind=kind)
     return Rendered(
         subject=one_line(env.get_template(f"{kind}.subject.txt").render(context)),

@@ -21,11 +21,13 @@ from frontdesk.email.schemas import (
     ChannelCreated,
     ChannelPublic,
     ChannelUpdate,
+    EmailTemplatePublic,
+    EmailTemplateSet,
     InboundMailPublic,
     OutboundMailPublic,
     PushReceipt,
 )
-from frontdesk.email.service import channels, mail_log
+from frontdesk.email.service import channels, mail_log, templates
 from frontdesk.email.service.intake import receive
 from frontdesk.identity.context import TenantContext
 from frontdesk.identity.dependencies import permits
@@ -102,6 +104,30 @@ async def update_channel(channel_id: UUID, ctx: ChannelManagers, request: Reques
 async def delete_channel(channel_id: UUID, ctx: ChannelManagers) -> Response:
     channel = await channels.get_channel(ctx, channel_id)
     await channels.delete_channel(ctx, channel)
+    return Response(status_code=204)
+
+
+# --- template overrides -----------------------------------------------------------------------
+
+
+@router.get("/email-templates", response_model=list[EmailTemplatePublic])
+async def list_email_templates(ctx: ChannelReaders) -> list[EmailTemplatePublic]:
+    """The tenant's own templates; every other mail uses the built-in one of its language."""
+    rows = await templates.list_templates(ctx)
+    return [EmailTemplatePublic.model_validate(row) for row in rows]
+
+
+@router.put("/email-templates/{kind}/{locale}", response_model=EmailTemplatePublic)
+async def set_email_template(
+    kind: str, locale: str, body: EmailTemplateSet, ctx: ChannelManagers
+) -> EmailTemplatePublic:
+    """Replace the `kind` mail (acknowledgement, agent_reply, status_changed, …) in `locale`."""
+    return await templates.set_template(ctx, kind, locale, body)
+
+
+@router.delete("/email-templates/{kind}/{locale}", status_code=204)
+async def delete_email_template(kind: str, locale: str, ctx: ChannelManagers) -> Response:
+    await templates.delete_template(ctx, kind, locale)
     return Response(status_code=204)
 
 

@@ -199,3 +199,23 @@ class PushReceipt(BaseModel):
             ticket_id=record.ticket_id,
             needs_review=record.needs_review,
         )
+
+
+class EmailTemplateSet(Strict):
+    """A tenant's own version of one template in one language (Jinja2, rendered sandboxed)."""
+
+    subject: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    body_text: Annotated[str, StringConstraints(min_length=1, max_length=50_000)]
+    body_html: Annotated[str, StringConstraints(max_length=100_000)] | None = None
+
+
+class EmailTemplatePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    locale: str
+    subject: str
+    body_text: str
+    body_html: str | None
+    version: int
+    updated_at: datetime
