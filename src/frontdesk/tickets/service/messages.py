@@ -130,7 +130,7 @@ async def add_message(
     body_text, body_html = _bodies(data)
     is_customer = author_type is AuthorType.CONTACT
     if is_customer and _closed_for_good(ctx, ticket):
-        ticket = await open_follow_up(ctx, ticket)
+        ticket = await open_follow_up(ctx, ticket, channel=channel)
     message = TicketMessage(
         tenant_id=ctx.tenant_id,
         ticket_id=ticket.id,
@@ -205,7 +205,9 @@ def _closed_for_good(ctx: TenantContext, ticket: Ticket) -> bool:
     return not within_reopen_window(ticket.closed_at, utcnow(), window)
 
 
-async def open_follow_up(ctx: TenantContext, closed: Ticket) -> Ticket:
+async def open_follow_up(
+    ctx: TenantContext, closed: Ticket, *, channel: Channel | None = None
+) -> Ticket:
     """A new ticket for the closed one's requester, linked to it, in the same group."""
     follow_up = await create_ticket(
         ctx,
@@ -214,6 +216,7 @@ async def open_follow_up(ctx: TenantContext, closed: Ticket) -> Ticket:
             requester_id=closed.requester_id,
             priority=Priority(closed.priority),
             type=TicketType(closed.type),
+            channel=channel,
         ),
         follow_up_of=closed,
     )
