@@ -152,8 +152,9 @@ async def with_tickets(http: httpx.AsyncClient, scene: Scene) -> Scene:
     scene.ids |= {
         "channel_id": channel["id"],
         "secret": channel["push_url"].rsplit("/", 1)[1],
-        # Only the oversize-body check uses it, and that answers before any lookup.
+        # Only the oversize-body check uses these, and that answers before any lookup.
         "outbound_mail_id": str(uuid4()),
+        "notification_id": str(uuid4()),
         "status_id": status["id"],
         "category_id": category["id"],
         "ticket_id": ticket["id"],
