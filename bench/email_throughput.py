@@ -60,7 +60,6 @@ def message(number: int) -> bytes:
 
 
 async def run(database_url: str, count: int) -> None:
-    upgrade(database_url)
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -116,6 +115,7 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("-n", type=int, default=1000)
     arguments = parser.parse_args()
+    upgrade(arguments.database_url)
     asyncio.run(run(arguments.database_url, arguments.n))
 
 
