@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -108,6 +109,7 @@ async def run(database_url: str, count: int) -> None:
     print(f"outbound: {sink.count} mails in {sent:.1f}s = {sink.count / sent:.0f} mails/s")
     controller.stop()
     await engine.dispose()
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def main() -> None:
