@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -150,9 +151,17 @@ async def with_tickets(http: httpx.AsyncClient, scene: Scene) -> Scene:
         {"name": "Desk", "timezone": "UTC", "schedule": {"tue": [["08:00", "18:00"]]}},
     )
     policy = await create("sla/policies", {"name": "Standard", "calendar_id": calendar["id"]})
+    channel = await create(
+        "channels", {"name": "Support", "address": "help@acme.example", "mode": "push"}
+    )
     scene.ids |= {
         "calendar_id": calendar["id"],
         "policy_id": policy["id"],
+        "channel_id": channel["id"],
+        "secret": channel["push_url"].rsplit("/", 1)[1],
+        # Only the oversize-body check uses these, and that answers before any lookup.
+        "outbound_mail_id": str(uuid4()),
+        "notification_id": str(uuid4()),
         "status_id": status["id"],
         "category_id": category["id"],
         "ticket_id": ticket["id"],
@@ -162,7 +171,16 @@ async def with_tickets(http: httpx.AsyncClient, scene: Scene) -> Scene:
 
 
 def needs_tickets(template: str) -> bool:
-    return any(part in template for part in ("/tickets", "/statuses", "/categories", "/sla/"))
+    parts = (
+        "/tickets",
+        "/statuses",
+        "/categories",
+        "/sla/",
+        "/channels",
+        "/outbound-mail",
+        "/email/",
+    )
+    return any(part in template for part in parts)
 
 
 def url_of(template: str, scene: Scene) -> str:
@@ -476,6 +494,25 @@ ROUTES = {
             required="name",
         ),
         Route(
+            "POST",
+            "/api/v1/tenants/{tenant}/channels",
+            {"name": "Sales", "address": "sales@acme.example", "mode": "push"},
+            {"name": 5, "mode": "pigeon", "imap": "yes"},
+        ),
+        Route(
+            "PATCH",
+            "/api/v1/tenants/{tenant}/channels/{channel_id}",
+            {"name": "Support desk"},
+            {"name": 5, "aliases": "x@acme.example"},
+            required="name",
+        ),
+        Route(
+            "PUT",
+            "/api/v1/tenants/{tenant}/email-templates/acknowledgement/de",
+            {"subject": "Danke", "body_text": "Ihre Anfrage {{ ticket.display_id }} ist da."},
+            {"subject": 5, "body_html": ["x"]},
+        ),
+        Route(
             "PUT",
             "/api/v1/tenants/{tenant}/notifications/preferences",
             {"preferences": [{"kind": "ticket_created", "channel": "email", "enabled": False}]},
@@ -491,10 +528,13 @@ BODYLESS = {
     "POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/restore",
     "POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/mark-read",
     "POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/messages/{message_id}/redact",
+    "POST /api/v1/tenants/{tenant}/outbound-mail/{outbound_mail_id}/retry",
     "POST /api/v1/tenants/{tenant}/notifications/read-all",
     "POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/sla/recompute",
     "POST /api/v1/tenants/{tenant}/notifications/{notification_id}/read",
 }
+#: Write routes that take one raw mail (message/rfc822), authenticated by the secret in the URL.
+RAW_MAIL = {"POST /api/v1/email/inbound/{secret}"}
 #: Write routes that take a multipart form.
 MULTIPART = {"POST /api/v1/tenants/{tenant}/tickets/{ticket_id}/attachments"}
 PATCHES = [key for key, route in ROUTES.items() if route.method == "PATCH"]
@@ -509,7 +549,8 @@ def test_every_write_route_is_covered(app: FastAPI) -> None:
         for method in context.methods or ()
         if method in {"POST", "PATCH", "PUT"}
     }
-    assert found == set(ROUTES) | BODYLESS | MULTIPART
+    templated = {key.replace("acknowledgement/de", "{kind}/{locale}") for key in ROUTES}
+    assert found == templated | BODYLESS | MULTIPART | RAW_MAIL
     documented = {
         f"{method.upper()} {path}"
         for path, operations in app.openapi()["paths"].items()
@@ -667,6 +708,55 @@ async def test_uploads_take_multipart_only(
         )
         assert 400 <= garbage.status_code < 500
         assert garbage.headers["content-type"] == PROBLEM_JSON
+
+
+async def test_pushed_mail_takes_one_raw_message(
+    http: httpx.AsyncClient, scene: Scene, settings: Settings, unchanged: Any
+) -> None:
+    """A wrong secret is 404 before the body is read, a body that is not a mail 415/422, an
+    oversize one 413; none leaves anything behind."""
+    (key,) = RAW_MAIL
+    _method, template = key.split(" ", 1)
+    url = url_of(template, await with_tickets(http, scene))
+    rfc822 = {"Content-Type": "message/rfc822"}
+    mail = b"From: pat@acme.example\r\nSubject: hi\r\n\r\nhello\r\n"
+    async with unchanged():
+        wrong = await http.post(
+            url.rsplit("/", 1)[0] + "/not-the-secret", content=mail, headers=rfc822
+        )
+        assert_problem(wrong, 404, "not_found")
+        too_long = await http.post(url + "x" * 300, content=mail, headers=rfc822)
+        assert_problem(too_long, 404, "not_found")
+        as_json = await http.post(url, json={"raw": "hello"})
+        assert_problem(as_json, 415, "unsupported_media_type")
+        empty = await http.post(url, content=b"  \r\n", headers=rfc822)
+        assert_problem(empty, 422, "validation_failed")
+        huge = b"x" * (settings.max_upload_bytes + 1)
+        assert_problem(await http.post(url, content=huge, headers=rfc822), 413)
+    # Bytes that are no message at all are kept, raw, for an admin to look at.
+    kept = await http.post(url, content=b"\x00\x01 not a mail", headers=rfc822)
+    assert kept.status_code == 202, kept.text
+    assert kept.json()["outcome"] == "unparseable"
+    assert kept.json()["needs_review"] is True
+
+
+async def test_a_template_that_does_not_render_is_refused(
+    http: httpx.AsyncClient, scene: Scene, unchanged: Any
+) -> None:
+    url = f"{ACME}/email-templates/acknowledgement/en"
+    async with unchanged():
+        for body_text in ("{{ unknown_name }}", "{% if %}", "{{ ''.__class__.__mro__ }}"):
+            response = await http.put(
+                url, json={"subject": "x", "body_text": body_text}, headers=scene.owner
+            )
+            assert_problem(response, 422, "validation_failed")
+        for bad in ("no_such_kind/en", "acknowledgement/NOT A LOCALE"):
+            response = await http.put(
+                f"{ACME}/email-templates/{bad}",
+                json={"subject": "x", "body_text": "y"},
+                headers=scene.owner,
+            )
+            assert_problem(response, 404, "not_found")
 
 
 async def test_body_just_under_the_cap_is_read(

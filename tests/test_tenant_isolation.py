@@ -35,7 +35,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from frontdesk.core.db import transaction
+from frontdesk.core.events import relay_batch, subscribers
 from frontdesk.core.patch import PATCH_MODELS
+from frontdesk.email.service.planner import plan_batch
 from frontdesk.identity.policy import Action, Role, can
 from frontdesk.notifications.kinds import NotificationKind
 from frontdesk.notifications.service import notify_users
@@ -195,6 +197,7 @@ def _named_samples() -> dict[str, Any]:
     return {
         "email": f"probe-{u}@probe.example.com",
         "emails": [f"probe-{u}@probe.example.com"],
+        "address": f"desk-{u}@probe.example.com",
         "password": PASSWORD,
         "current_password": PASSWORD,
         "new_password": PASSWORD,
@@ -534,6 +537,7 @@ async def make_objects(
             "escalation": [{"action": "add_internal_note", "body": marker}],
         },
     )
+    channel, inbound_mail_id = await make_channel(client, owner, base, marker)
     tickets = await make_ticket(
         client,
         owner,
@@ -557,6 +561,8 @@ async def make_objects(
             "subject_id": group["id"],
             "calendar_id": calendar["id"],
             "policy_id": policy["id"],
+            "channel_id": channel["id"],
+            "inbound_mail_id": inbound_mail_id,
             **tickets,
         },
         by_collection={
@@ -566,6 +572,8 @@ async def make_objects(
             "contacts": contact["id"],
             "organizations": organization["id"],
             "tokens": token["id"],
+            "channels": channel["id"],
+            "inbound-mail": inbound_mail_id,
             "statuses": tickets["status_id"],
             "categories": tickets["category_id"],
             "sla/calendars": calendar["id"],
@@ -579,6 +587,7 @@ async def make_objects(
         },
         refs={
             "group_id": group["id"],
+            "default_group_id": group["id"],
             "contact_id": contact["id"],
             "requester_id": contact["id"],
             "organization_id": organization["id"],
@@ -602,6 +611,48 @@ async def make_objects(
         "prefix": tickets["tag"],
     }
     return objects, filters
+
+
+async def make_channel(
+    client: httpx.AsyncClient, owner: dict[str, str], base: str, marker: str
+) -> tuple[dict[str, Any], str]:
+    """A push channel named by the marker, and a mail it received with the marker in it."""
+    low = marker.lower()
+    channel = await _post(
+        client,
+        owner,
+        f"{base}/channels",
+        {"name": f"{marker} channel", "address": f"desk@{low}.example.com", "mode": "push"},
+    )
+    mail = (
+        f"From: {marker} <{low}-mailer@customers.example.com>\r\nTo: desk@{low}.example.com\r\n"
+        f"Subject: {marker} mail\r\nMessage-ID: <{low}@customers.example.com>\r\n\r\n{marker}\r\n"
+    )
+    pushed = await client.post(
+        httpx.URL(channel["push_url"]).path,
+        content=mail.encode(),
+        headers={"Content-Type": "message/rfc822"},
+    )
+    assert pushed.status_code == 202, f"setup push: {pushed.text}"
+    template = {"subject": f"{marker} subject", "body_text": f"{marker} text"}
+    made = await client.put(
+        f"{base}/email-templates/acknowledgement/en", json=template, headers=owner
+    )
+    assert made.status_code == 200, f"setup template: {made.text}"
+    return channel, pushed.json()["id"]
+
+
+async def queued_mail(
+    client: httpx.AsyncClient, app: FastAPI, slug: str, owner: dict[str, str]
+) -> str:
+    """The worker's planning pass (the mail each channel's intake queued); one of them."""
+    await relay_batch(app.state.sessionmaker, [subscribers])
+    async with transaction(app.state.sessionmaker) as session:
+        await plan_batch(session, app.state.settings)
+    listed = await client.get(f"{API}/tenants/{slug}/outbound-mail", headers=owner)
+    assert listed.status_code == 200, listed.text
+    mail_id: str = listed.json()["items"][0]["id"]
+    return mail_id
 
 
 async def make_ticket(
@@ -744,6 +795,9 @@ async def test_tenant_b_never_reaches_tenant_a(
     files = any(route.is_multipart for route in tenant_routes)
     a, a_values = await make_objects(client, world, world.a.slug, canary, files=files)
     b, _ = await make_objects(client, world, world.b.slug, f"b-side-{_unique()}", files=files)
+    for objects, tenant in ((a, world.a), (b, world.b)):
+        queued = await queued_mail(client, app, tenant.slug, tenant["owner"].auth)
+        objects.by_name["outbound_mail_id"] = objects.by_collection["outbound-mail"] = queued
     a.by_name["notification_id"] = await notice_for_owner(sessionmaker, world.a, canary)
     b.by_name["notification_id"] = await notice_for_owner(sessionmaker, world.b, "b-side")
     both = await member_of_both(client, world)

@@ -2,6 +2,7 @@
 
 from frontdesk.core import audit, events, idempotency
 from frontdesk.core.db import Base
+from frontdesk.email import models as email_models
 from frontdesk.identity import models as identity_models
 from frontdesk.notifications import models as notification_models
 from frontdesk.sla import models as sla_models
@@ -13,6 +14,7 @@ metadata = Base.metadata
 
 __all__ = [
     "audit",
+    "email_models",
     "events",
     "idempotency",
     "identity_models",

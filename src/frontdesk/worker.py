@@ -18,7 +18,7 @@ log = get_logger(__name__)
 IDLE_SECONDS = 0.5
 
 # The domains' `jobs.py` modules; importing one registers its periodic jobs.
-JOB_MODULES: tuple[str, ...] = ("frontdesk.sla.jobs",)
+JOB_MODULES: tuple[str, ...] = ("frontdesk.sla.jobs", "frontdesk.email.jobs")
 # The domains' `events.py` modules; importing one registers its in-transaction subscribers.
 SUBSCRIBER_MODULES: tuple[str, ...] = ("frontdesk.sla.events",)
 

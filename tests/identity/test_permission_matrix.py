@@ -23,6 +23,8 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from frontdesk.core.db import transaction
+from frontdesk.core.events import relay_batch, subscribers
+from frontdesk.email.service.planner import plan_batch
 from frontdesk.notifications.kinds import NotificationKind
 from frontdesk.notifications.service import notify_users
 from tests.factories import PASSWORD, Person, World
@@ -145,6 +147,22 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", f"{TICKET}/attachments"): AGENTS | {CONTACT},
     ("GET", f"{TICKET}/attachments/{{attachment_id}}"): STAFF_AND_CONTACTS,
     ("GET", f"{TICKET}/attachments/{{attachment_id}}/content"): STAFF_AND_CONTACTS,
+    # email: channels and the mail logs are the admins'; the push URL's secret is its credential
+    ("GET", f"{T}/channels"): ADMINS,
+    ("POST", f"{T}/channels"): ADMINS,
+    ("GET", f"{T}/channels/{{channel_id}}"): ADMINS,
+    ("PATCH", f"{T}/channels/{{channel_id}}"): ADMINS,
+    ("DELETE", f"{T}/channels/{{channel_id}}"): ADMINS,
+    ("GET", f"{T}/inbound-mail"): ADMINS,
+    ("GET", f"{T}/inbound-mail/{{inbound_mail_id}}"): ADMINS,
+    ("GET", f"{T}/inbound-mail/{{inbound_mail_id}}/raw"): ADMINS,
+    ("GET", f"{T}/outbound-mail"): ADMINS,
+    ("GET", f"{T}/outbound-mail/{{outbound_mail_id}}"): ADMINS,
+    ("POST", f"{T}/outbound-mail/{{outbound_mail_id}}/retry"): ADMINS,
+    ("POST", f"{API}/email/inbound/{{secret}}"): ANYONE,
+    ("GET", f"{T}/email-templates"): ADMINS,
+    ("PUT", f"{T}/email-templates/{{kind}}/{{locale}}"): ADMINS,
+    ("DELETE", f"{T}/email-templates/{{kind}}/{{locale}}"): ADMINS,
     # everyone's own notifications (another's are 404, tests/notifications)
     ("GET", f"{T}/notifications"): STAFF_AND_CONTACTS,
     ("GET", f"{T}/notifications/unread-count"): STAFF_AND_CONTACTS,
@@ -230,12 +248,25 @@ class Kit:
         return self.world.a[who]
 
     async def send(
-        self, who: str, method: str, url: str, body: Any = None, *, form: Form | None = None
+        self,
+        who: str,
+        method: str,
+        url: str,
+        body: Any = None,
+        *,
+        form: Form | None = None,
+        raw: tuple[bytes, str] | None = None,
     ) -> httpx.Response:
         """A request with `who`'s bearer token (none when anonymous); PATCH is a merge patch,
-        and a `form` is sent as multipart with a small file."""
+        a `form` is sent as multipart with a small file, `raw` as its bytes and media type."""
         person = self.person(who)
         headers = dict(person.auth) if person is not None else {}
+        if raw is not None:
+            content, media_type = raw
+            headers["Content-Type"] = media_type
+            response = await self.client.request(method, url, headers=headers, content=content)
+            self.client.cookies.clear()
+            return response
         if form is not None:
             files = {"file": ("matrix.txt", f"file {unique()}".encode(), "text/plain")}
             response = await self.client.request(
@@ -348,6 +379,8 @@ class Case:
     query: Callable[[Kit, str], dict[str, str]] | None = None
     #: A multipart upload (with a small file) of these form fields instead of a JSON body.
     form: Callable[[Kit, str], Form] | None = None
+    #: A raw body and its media type instead of a JSON body (a pushed mail).
+    raw: Callable[[Kit, str], tuple[bytes, str]] | None = None
     check: Callable[[httpx.Response], str | None] | None = None
 
 
@@ -612,6 +645,69 @@ async def _fresh_policy(kit: Kit, who: str) -> dict[str, str]:
     return {"policy_id": await kit.create(kit.tenant_url("/sla/policies"), _policy_body(kit, who))}
 
 
+async def _fresh_channel(kit: Kit, _who: str) -> dict[str, str]:
+    return {"channel_id": await _push_channel(kit)}
+
+
+async def _push_channel(kit: Kit) -> str:
+    body = {"kind": "email", "name": f"Mail {unique()}", "address": f"in-{unique()}@acme.example"}
+    response = await kit.send(OWNER, "POST", kit.tenant_url("/channels"), body | {"mode": "push"})
+    assert response.status_code == 201, response.text
+    kit.made["push url"] = httpx.URL(response.json()["push_url"]).path
+    channel_id: str = response.json()["id"]
+    return channel_id
+
+
+def _pushed_mail(_kit: Kit, who: str) -> tuple[bytes, str]:
+    mail = (
+        f"From: Pat <pat-{unique()}@customers.example>\r\nTo: desk@acme.example\r\n"
+        f"Subject: Matrix {who}\r\nMessage-ID: <{unique()}@customers.example>\r\n\r\nHello\r\n"
+    )
+    return mail.encode(), "message/rfc822"
+
+
+async def _shared_outbound_mail(kit: Kit, _who: str) -> dict[str, str]:
+    return {"outbound_mail_id": kit.made["outbound mail"]}
+
+
+async def _mail_logs(kit: Kit, app: FastAPI) -> dict[str, str]:
+    """A push channel that received one mail, and the acknowledgement it queued (pending)."""
+    channel_id = await _push_channel(kit)
+    pushed = await kit.send(ANONYMOUS, "POST", kit.made["push url"], raw=_pushed_mail(kit, OWNER))
+    assert pushed.status_code == 202, pushed.text
+    settings, sessionmaker = app.state.settings, app.state.sessionmaker
+    await relay_batch(sessionmaker, [subscribers])
+    async with transaction(sessionmaker) as session:
+        await plan_batch(session, settings)
+    queued = await kit.send(OWNER, "GET", kit.tenant_url("/outbound-mail"))
+    assert queued.status_code == 200, queued.text
+    kit.made["outbound mail"] = queued.json()["items"][0]["id"]
+    return {
+        "channel_id": channel_id,
+        "inbound_mail_id": pushed.json()["id"],
+        "outbound_mail_id": kit.made["outbound mail"],
+        "secret": kit.made["push url"].rsplit("/", 1)[1],
+        "kind": "acknowledgement",
+        "locale": "de",
+    }
+
+
+def _template_body(_kit: Kit, _who: str) -> dict[str, Any]:
+    return {"subject": "Danke {{ recipient_name }}", "body_text": f"Angekommen {unique()}"}
+
+
+async def _fresh_template(kit: Kit, who: str) -> dict[str, str]:
+    url = kit.tenant_url("/email-templates/acknowledgement/de")
+    response = await kit.send(OWNER, "PUT", url, _template_body(kit, who))
+    assert response.status_code == 200, response.text
+    return {"kind": "acknowledgement", "locale": "de"}
+
+
+def _channel_body(_kit: Kit, _who: str) -> dict[str, Any]:
+    u = unique()
+    return {"kind": "email", "name": f"Mail {u}", "address": f"c-{u}@acme.example", "mode": "push"}
+
+
 NOT_FOUND = (404, "not_found")
 FIELD_NOT_ALLOWED = (403, "field_not_allowed")
 
@@ -690,6 +786,13 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("DELETE", f"{TICKET}/access/{{grant_id}}"): Case(fresh=_fresh_grant),
     ("POST", f"{TICKET}/attachments"): Case(form=lambda _kit, _who: {}),
+    ("POST", f"{T}/channels"): Case(body=_channel_body),
+    ("PATCH", f"{T}/channels/{{channel_id}}"): Case(body=_named("Renamed")),
+    ("DELETE", f"{T}/channels/{{channel_id}}"): Case(fresh=_fresh_channel),
+    ("POST", f"{T}/outbound-mail/{{outbound_mail_id}}/retry"): Case(fresh=_shared_outbound_mail),
+    ("POST", f"{API}/email/inbound/{{secret}}"): Case(raw=_pushed_mail),
+    ("PUT", f"{T}/email-templates/{{kind}}/{{locale}}"): Case(body=_template_body),
+    ("DELETE", f"{T}/email-templates/{{kind}}/{{locale}}"): Case(fresh=_fresh_template),
     ("PUT", f"{T}/notifications/preferences"): Case(
         body=lambda _kit, _who: {
             "preferences": [{"kind": "ticket_created", "channel": "email", "enabled": False}]
@@ -953,6 +1056,7 @@ async def test_every_principal_on_every_route(
         _fresh_policy,
     ):
         shared |= await fresh(kit, OWNER)
+    shared |= await _mail_logs(kit, app)
     group_member_template = f"{T}/groups/{{group_id}}/members/{{member_id}}"
     all_plans, failures = plans(app)
     calls = 0
@@ -974,7 +1078,8 @@ async def test_every_principal_on_every_route(
                 url += "?" + str(httpx.QueryParams(case.query(kit, who)))
             body = case.body(kit, who) if case.body is not None else None
             form = case.form(kit, who) if case.form is not None else None
-            response = await kit.send(who, plan.method, url, body, form=form)
+            raw = case.raw(kit, who) if case.raw is not None else None
+            response = await kit.send(who, plan.method, url, body, form=form, raw=raw)
             calls += 1
             failure = _check(response, plan, who)
             if failure:

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     trusted_header_name: str = "X-User"
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    #: Where outbound mail goes: smtp://host:port, smtps://user:password@host:port,
+    #: smtp://…?starttls=true. Without it, mail stays queued.
+    smtp_url: str | None = None
+    mail_from: str = "support@localhost"
+    #: Sending attempts before an outbound mail is given up (status failed).
+    mail_max_attempts: int = Field(default=8, ge=1, le=100)
+    mail_retry_base_seconds: float = Field(default=30.0, ge=0)
+    imap_poll_seconds: float = Field(default=60.0, ge=1)
+
     embedded_worker: bool | None = None
     event_exchange: str = "frontdesk"
     event_log: Path | None = None

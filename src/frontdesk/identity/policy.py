@@ -59,6 +59,10 @@ class Action(StrEnum):
     SLA_REPORT = "sla.report"
     TICKET_SLA_READ = "ticket.sla_read"
     TICKET_SLA_RECOMPUTE = "ticket.sla_recompute"
+    CHANNEL_READ = "channel.read"
+    CHANNEL_MANAGE = "channel.manage"
+    MAIL_LOG_READ = "mail_log.read"
+    MAIL_RETRY = "mail.retry"
     NOTIFICATION_OWN = "notification.own"
 
 
@@ -107,6 +111,10 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     # messages, light agents to internal notes.
     Action.ATTACHMENT_READ: EVERYONE,
     Action.ATTACHMENT_WRITE: EVERYONE,
+    Action.CHANNEL_READ: ADMINS,
+    Action.CHANNEL_MANAGE: ADMINS,
+    Action.MAIL_LOG_READ: ADMINS,
+    Action.MAIL_RETRY: ADMINS,
     # Everyone reads and clears only their own notices (notifications/repository.py).
     Action.NOTIFICATION_OWN: EVERYONE,
     # Calendars, policies and clocks are the desk's internals: staff only, never contacts

@@ -20,6 +20,7 @@ from frontdesk.core.logs import configure_logging
 from frontdesk.core.migrations import is_current
 from frontdesk.core.patch import PATCH_MODELS
 from frontdesk.core.storage import LocalBlobStore
+from frontdesk.email import routes as email_routes
 from frontdesk.identity.routes import auth, contacts, groups, members, organizations, tokens
 from frontdesk.notifications import routes as notification_routes
 from frontdesk.sla import routes as sla_routes
@@ -56,6 +57,8 @@ API_ROUTERS = [
     nested.router,
     attachments.router,
     ticket_admin_routes.router,
+    email_routes.router,
+    email_routes.push_router,
     notification_routes.router,
     sla_routes.router,
 ]

@@ -29,6 +29,8 @@ SECURITY_HEADERS = [
 DOCS_PATHS = ("/api/docs",)
 #: POSTs that carry files: the API's uploads and the pages' forms with attachments.
 UPLOAD_SUFFIXES = ("/attachments", "/compose", "/tickets/new")
+#: Mail pushed by an MTA: authenticated by the secret in its path, checked before the body is read.
+PUSH_PREFIX = "/api/v1/email/inbound/"
 
 
 class RequestContextMiddleware:
@@ -87,7 +89,8 @@ class BodySizeLimitMiddleware:
     Uploads (POST to a path ending in one of UPLOAD_SUFFIXES) that carry credentials get
     `upload_max_bytes` instead; the tenant's own, usually smaller, file limit is enforced by the
     service. Without credentials the small cap stands, so an anonymous caller cannot make the
-    server buffer a large body before authentication refuses it.
+    server buffer a large body before authentication refuses it. Mail pushed to a channel's
+    secret URL gets the upload cap too: the route checks the secret before it reads the body.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int, upload_max_bytes: int | None = None) -> None:
@@ -96,9 +99,12 @@ class BodySizeLimitMiddleware:
         self.upload_max_bytes = upload_max_bytes or max_bytes
 
     def limit_for(self, scope: Scope) -> int:
-        is_upload = scope["method"] == "POST" and scope["path"].rstrip("/").endswith(
-            UPLOAD_SUFFIXES
-        )
+        if scope["method"] != "POST":
+            return self.max_bytes
+        path = scope["path"]
+        if path.startswith(PUSH_PREFIX):
+            return self.upload_max_bytes
+        is_upload = path.rstrip("/").endswith(UPLOAD_SUFFIXES)
         return self.upload_max_bytes if is_upload and _has_credentials(scope) else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

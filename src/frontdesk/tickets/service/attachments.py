@@ -184,6 +184,7 @@ async def add_attachment(
     message_id: UUID | None,
     store: BlobStore,
     scanner: Scanner,
+    content_id: str | None = None,
 ) -> Found:
     """Store an uploaded file on the ticket or one of its messages (who may: see the module).
 
@@ -192,6 +193,7 @@ async def add_attachment(
     the ticket's count (409), and none of them leaves a row. The row is written only once the
     whole file is stored; if the count is found full only then (a concurrent upload took the
     last place), the stored blob stays, content-addressed, for the next upload of those bytes.
+    A `content_id` (a mail's inline image) makes the file inline, referenced by its message.
     """
     message = await _target_message(ctx, ticket, message_id)
     if message is None or not message.is_internal:
@@ -212,6 +214,8 @@ async def add_attachment(
         sha256=blob.sha256,
         storage_key=blob.key,
         scan_status=scan_status.value,
+        is_inline=content_id is not None,
+        content_id=content_id,
     )
     ctx.session.add(attachment)
     await ctx.session.flush()

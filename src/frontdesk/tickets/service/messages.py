@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Select, select
@@ -17,6 +18,7 @@ from frontdesk.identity.context import TenantContext
 from frontdesk.identity.policy import Role
 from frontdesk.tickets.models import (
     AuthorType,
+    Channel,
     Direction,
     Priority,
     StatusCategory,
@@ -104,14 +106,20 @@ async def _existing(session: AsyncSession, tenant_id: UUID, dedup_key: str) -> T
 
 
 async def add_message(
-    ctx: TenantContext, ticket: Ticket, data: MessageCreate
+    ctx: TenantContext,
+    ticket: Ticket,
+    data: MessageCreate,
+    *,
+    channel: Channel | None = None,
+    email_headers: dict[str, Any] | None = None,
 ) -> tuple[TicketMessage, bool]:
     """Append a message; returns it and whether it is new.
 
     A repeated `dedup_key` returns the first message and changes nothing. A customer message
     reopens a pending or recently closed ticket; to a ticket closed longer than the tenant's
     reopen window it opens a follow-up ticket linked to the closed one, and the message goes
-    there (its `ticket_id` says which). An agent's public reply may set the status.
+    there (its `ticket_id` says which). An agent's public reply may set the status. The mail
+    intake names the `channel` and the message's `email_headers`.
     """
     session = ctx.session
     if data.dedup_key is not None:
@@ -122,7 +130,7 @@ async def add_message(
     body_text, body_html = _bodies(data)
     is_customer = author_type is AuthorType.CONTACT
     if is_customer and _closed_for_good(ctx, ticket):
-        ticket = await open_follow_up(ctx, ticket)
+        ticket = await open_follow_up(ctx, ticket, channel=channel)
     message = TicketMessage(
         tenant_id=ctx.tenant_id,
         ticket_id=ticket.id,
@@ -133,9 +141,10 @@ async def add_message(
         body_html=body_html,
         is_internal=data.is_internal,
         direction=(Direction.INBOUND if is_customer else Direction.OUTBOUND).value,
-        channel="portal" if is_customer else "api",
+        channel=channel.value if channel else ("portal" if is_customer else "api"),
         external_message_id=data.external_message_id,
         dedup_key=data.dedup_key,
+        email_headers=email_headers or {},
     )
     if data.dedup_key is not None:
         try:
@@ -196,7 +205,9 @@ def _closed_for_good(ctx: TenantContext, ticket: Ticket) -> bool:
     return not within_reopen_window(ticket.closed_at, utcnow(), window)
 
 
-async def open_follow_up(ctx: TenantContext, closed: Ticket) -> Ticket:
+async def open_follow_up(
+    ctx: TenantContext, closed: Ticket, *, channel: Channel | None = None
+) -> Ticket:
     """A new ticket for the closed one's requester, linked to it, in the same group."""
     follow_up = await create_ticket(
         ctx,
@@ -205,6 +216,7 @@ async def open_follow_up(ctx: TenantContext, closed: Ticket) -> Ticket:
             requester_id=closed.requester_id,
             priority=Priority(closed.priority),
             type=TicketType(closed.type),
+            channel=channel,
         ),
         follow_up_of=closed,
     )

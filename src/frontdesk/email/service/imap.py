@@ -1,0 +1,193 @@
+"""Polling IMAP mailboxes: fetch, file each message in its own transaction, then mark it.
+
+A fetched message is marked only after its transaction committed: moved to the processed
+folder when the channel names one, else flagged `\\Seen` and `$Frontdesk`. A crash in between
+fetches it again next time, and its Message-ID makes the second filing a no-op. The client is
+the standard library's imaplib, run in a worker thread.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import ssl
+from dataclasses import dataclass
+from datetime import timedelta
+
+import anyio
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from frontdesk.core.clock import utcnow
+from frontdesk.core.db import transaction
+from frontdesk.core.logs import get_logger
+from frontdesk.core.security import decrypt_secret
+from frontdesk.core.storage import BlobStore
+from frontdesk.email.models import ChannelMode, ImapSecurity, InboundChannel
+from frontdesk.email.service.intake import EMAIL_ACTOR, receive
+
+log = get_logger(__name__)
+
+IMPORTED_KEYWORD = "$Frontdesk"
+BATCH = 50
+TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    host: str
+    port: int
+    security: str
+    user: str
+    password: str
+    folder: str
+    processed_folder: str | None
+
+
+class ImapFailed(RuntimeError):
+    pass
+
+
+def _quoted(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class ImapSession:
+    """A blocking IMAP connection; each method is called through `anyio.to_thread`."""
+
+    def __init__(self, box: Mailbox) -> None:
+        self.box = box
+        self.client: imaplib.IMAP4 | None = None
+
+    def open(self) -> None:
+        box = self.box
+        if box.security == ImapSecurity.TLS:
+            client: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+                box.host, box.port, ssl_context=ssl.create_default_context(), timeout=TIMEOUT
+            )
+        else:
+            client = imaplib.IMAP4(box.host, box.port, timeout=TIMEOUT)
+        try:
+            if box.security == ImapSecurity.STARTTLS:
+                client.starttls(ssl.create_default_context())
+            client.login(box.user, box.password)
+            status, _ = client.select(_quoted(box.folder))
+            if status != "OK":
+                raise ImapFailed(f"cannot open folder {box.folder!r}")
+        except BaseException:
+            client.shutdown()
+            raise
+        self.client = client
+
+    def unprocessed(self) -> list[str]:
+        assert self.client is not None
+        status, data = self.client.uid("SEARCH", "UNKEYWORD", IMPORTED_KEYWORD)
+        if status != "OK":
+            raise ImapFailed("search failed")
+        found = data[0] if data and isinstance(data[0], bytes) else b""
+        return [uid.decode() for uid in found.split()[:BATCH]]
+
+    def fetch(self, uid: str) -> bytes | None:
+        assert self.client is not None
+        status, data = self.client.uid("FETCH", uid, "(BODY.PEEK[])")
+        if status != "OK":
+            return None
+        for item in data:
+            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
+                return item[1]
+        return None
+
+    def mark(self, uid: str) -> None:
+        assert self.client is not None
+        self.client.uid("STORE", uid, "+FLAGS", f"(\\Seen {IMPORTED_KEYWORD})")
+        if self.box.processed_folder:
+            status, _ = self.client.uid("COPY", uid, _quoted(self.box.processed_folder))
+            if status == "OK":
+                self.client.uid("STORE", uid, "+FLAGS", "(\\Deleted)")
+                self.client.expunge()
+
+    def close(self) -> None:
+        if self.client is None:
+            return
+        try:
+            self.client.logout()
+        except Exception:
+            log.debug("imap_logout_failed")
+
+
+def mailbox_of(channel: InboundChannel) -> Mailbox:
+    if not (channel.imap_host and channel.imap_user and channel.imap_password_encrypted):
+        raise ImapFailed("the channel's IMAP settings are incomplete")
+    return Mailbox(
+        host=channel.imap_host,
+        port=channel.imap_port or 993,
+        security=channel.imap_security or ImapSecurity.TLS.value,
+        user=channel.imap_user,
+        password=decrypt_secret(channel.imap_password_encrypted),
+        folder=channel.imap_folder,
+        processed_folder=channel.imap_processed_folder,
+    )
+
+
+async def poll_all(
+    sessionmaker: async_sessionmaker[AsyncSession], store: BlobStore, every_seconds: float
+) -> int:
+    """Poll each active IMAP channel not polled in the last `every_seconds`; returns how many
+    messages were filed."""
+    since = utcnow() - timedelta(seconds=every_seconds)
+    async with sessionmaker() as session:
+        channels = list(
+            await session.scalars(
+                select(InboundChannel).where(
+                    InboundChannel.mode == ChannelMode.IMAP.value,
+                    InboundChannel.is_active.is_(True),
+                    or_(
+                        InboundChannel.last_polled_at.is_(None),
+                        InboundChannel.last_polled_at <= since,
+                    ),
+                )
+            )
+        )
+    filed = 0
+    for channel in channels:
+        filed += await poll_channel(sessionmaker, store, channel)
+    return filed
+
+
+async def poll_channel(
+    sessionmaker: async_sessionmaker[AsyncSession], store: BlobStore, channel: InboundChannel
+) -> int:
+    filed, error = 0, None
+    imap: ImapSession | None = None
+    try:
+        imap = ImapSession(mailbox_of(channel))
+        await anyio.to_thread.run_sync(imap.open)
+        for uid in await anyio.to_thread.run_sync(imap.unprocessed):
+            raw = await anyio.to_thread.run_sync(imap.fetch, uid)
+            if raw is not None:
+                async with transaction(sessionmaker, actor=EMAIL_ACTOR) as session:
+                    live = await session.get(InboundChannel, (channel.tenant_id, channel.id))
+                    if live is None:
+                        break
+                    await receive(session, store, live, raw)
+                filed += 1
+            await anyio.to_thread.run_sync(imap.mark, uid)
+    except Exception as exc:  # a mailbox that is down must not stop the others
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        log.warning("imap_poll_failed", channel_id=str(channel.id), error=error)
+    finally:
+        if imap is not None:
+            await anyio.to_thread.run_sync(imap.close)
+    await _record_poll(sessionmaker, channel, error)
+    return filed
+
+
+async def _record_poll(
+    sessionmaker: async_sessionmaker[AsyncSession], channel: InboundChannel, error: str | None
+) -> None:
+    # A plain UPDATE: polling is not an edit, so the channel's version (its ETag) stays.
+    async with transaction(sessionmaker, actor=EMAIL_ACTOR) as session:
+        await session.execute(
+            update(InboundChannel)
+            .where(InboundChannel.tenant_id == channel.tenant_id, InboundChannel.id == channel.id)
+            .values(last_polled_at=utcnow(), last_error=error)
+        )
