@@ -38,7 +38,7 @@ async def _ensure_name_free(ctx: TenantContext, name: str, except_id: UUID | Non
 
 async def create_group(ctx: TenantContext, data: GroupCreate) -> Group:
     await _ensure_name_free(ctx, data.name)
-    group = Group(tenant_id=ctx.tenant_id, **data.model_dump(mode="json"))
+    group = Group(tenant_id=ctx.tenant_id, **data.model_dump())
     ctx.session.add(group)
     await ctx.session.flush()
     record_change(
@@ -64,7 +64,7 @@ async def update_group(ctx: TenantContext, group: Group, data: GroupUpdate) -> G
     if data.name != group.name:
         await _ensure_name_free(ctx, data.name, except_id=group.id)
     before = group_snapshot(group)
-    for field, value in data.model_dump(mode="json").items():
+    for field, value in data.model_dump().items():
         setattr(group, field, value)
     await ctx.session.flush()
     after = group_snapshot(group)
