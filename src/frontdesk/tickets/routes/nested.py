@@ -126,7 +126,7 @@ async def assign_ticket(
     ticket_id: UUID,
     body: AssignmentCreate,
     ctx: Annotated[TenantContext, permits(Action.TICKET_ASSIGN)],
-) -> JSONResponse:
+) -> Response:
     """Transfer the ticket to a group and/or agent, with a reason; 200 when nothing moved (204
     when nothing moved and there is no assignment to show)."""
     ticket = await tickets.get_ticket(ctx, ticket_id, for_write=True)
