@@ -48,11 +48,15 @@ class Settings(BaseSettings):
     trusted_header_name: str = "X-User"
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    #: Outbound requests (webhooks) reach public addresses only, plus these networks
+    #: (`10.1.0.0/16`) and endpoints (`127.0.0.1:9000`).
+    outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     embedded_worker: bool | None = None
     event_exchange: str = "frontdesk"
     event_log: Path | None = None
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "outbound_allow", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
         if isinstance(value, str):
@@ -64,6 +68,14 @@ class Settings(BaseSettings):
     def _check_proxies(cls, value: list[str]) -> list[str]:
         for entry in value:
             ipaddress.ip_network(entry, strict=False)
+        return value
+
+    @field_validator("outbound_allow")
+    @classmethod
+    def _check_outbound_allow(cls, value: list[str]) -> list[str]:
+        from frontdesk.core.outbound import OutboundPolicy  # it reads Settings: no cycle at import
+
+        OutboundPolicy.from_entries(value)
         return value
 
     @field_validator("log_level")
