@@ -4,8 +4,9 @@ Every payload of `corpus.XSS_PAYLOADS` goes into every text field a user can wri
 subject, description, tags, custom field values, reply text and HTML, internal note, contact,
 organization, group, category and status names, a member's display name, attachment filenames).
 Then every GET route of the tenant (from the route table) is read as staff and as the customer:
-every answer is JSON or problem+json with `nosniff` (never a page), and no `*_html` field holds
-anything a browser would run. Console, portal and mail pages reuse `corpus.active_content`.
+every answer is JSON or problem+json with `nosniff`, and no `*_html` field holds anything a
+browser would run; a route that answers a page (console, portal, as they come) must hold
+nothing that runs either (`corpus.active_content`, also for mail bodies).
 
 Uploads: hostile filenames as staff and customer, then empty, oversized, zip bomb and lying
 files. Each is stored inert or refused with a 4xx; nothing lands outside the blob store.
@@ -161,6 +162,10 @@ async def test_the_xss_corpus_comes_back_inert(
             response = await client.get(url, headers=world.a[who].auth)
             reads += 1
             kind = response.headers.get("content-type", "")
+            if kind.startswith("text/html"):  # a page: whatever runs must be the template's
+                running = active_content(response.text)
+                failures += [f"{who} GET {url}: the page runs {running}"] if running else []
+                continue
             if not kind.startswith(JSON_TYPES):
                 failures.append(f"{who} GET {url}: served as {kind!r}")
             if response.headers.get("x-content-type-options") != "nosniff":

@@ -5,7 +5,8 @@ it), tags, custom fields, the AI summary, the orchestration reference, the due d
 assignment's reason, the names of the groups it is assigned to and shared with, a follower's
 name; another customer's ticket and a trashed ticket carry canaries of their own. Then acme's
 contact calls every GET route under `/api/v1/tenants/{tenant}` (found in the route table), with
-the ids of their own ticket and of every hidden object in turn, walks every list page by page in
+the ids of their own ticket and of every hidden object in turn (and every other GET route a
+customer could call: their account, and pages as they are added), walks every list page by page in
 every sort order, and filters every list by internal values. No answer (body, headers, decoded
 cursors) may carry a canary; their own ticket answers 200, everything hidden 404; and no filter
 or sort tells an internal value apart from a made-up one.
@@ -25,7 +26,9 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from frontdesk.core.config import Settings
 from tests.factories import Person, World
+from tests.robustness.counters import backend_of, record
 
 API = "/api/v1"
 T = f"{API}/tenants/{{tenant}}"
@@ -76,13 +79,22 @@ def _query_parameters(dependant: Dependant) -> list[str]:
     return names
 
 
+#: GET routes a customer has no business with, whatever they answer.
+NOT_CUSTOMER_FACING = (f"{API}/admin/", "/api/docs", f"{API}/openapi.json", "/healthz", "/readyz")
+
+
 def tenant_get_routes(app: FastAPI) -> list[Route]:
+    """Every GET route a customer could call: the API (tenant routes and their own account)
+    and any page (a portal page is covered the day it is added). Platform admin, API docs and
+    health probes are left out."""
     found = []
     for context in iter_route_contexts(app.routes):
         route, path = context.original_route, context.path
-        methods = context.methods or getattr(route, "methods", set())
-        if isinstance(route, APIRoute) and path and path.startswith(T) and "GET" in methods:
-            found.append(Route(path, _query_parameters(route.dependant)))
+        methods = context.methods or getattr(route, "methods", None) or set()
+        if not path or "GET" not in methods or path.startswith(NOT_CUSTOMER_FACING):
+            continue
+        query = _query_parameters(route.dependant) if isinstance(route, APIRoute) else []
+        found.append(Route(path, query))
     return found
 
 
@@ -382,7 +394,7 @@ def _fill(route: Route, values: dict[str, str]) -> str:
 
 
 async def test_a_contact_sees_nothing_internal(
-    app: FastAPI, client: httpx.AsyncClient, world: World
+    app: FastAPI, client: httpx.AsyncClient, world: World, settings: Settings
 ) -> None:
     routes = tenant_get_routes(app)
     assert len(routes) >= 20, "route enumeration found too few GET routes"
@@ -413,6 +425,18 @@ async def test_a_contact_sees_nothing_internal(
     tickets_url = f"{API}/tenants/{world.a.slug}/tickets"
     listed = await sweep.pages(tickets_url, "the contact's tickets", limit_ok=True)
     assert set(_ids(listed)) == scene.visible_tickets
+    record(
+        "visibility",
+        backend_of(settings.db_url),
+        {
+            "routes": len(routes),
+            "routes_reached": len(reached),
+            "requests": sweep.calls,
+            "canaries": len(scene.canaries),
+            "hidden_ids": len(scene.hidden_ids),
+            "leaks": len(sweep.failures),
+        },
+    )
     assert sweep.calls > len(routes) * 2
     assert not sweep.failures, "customer visibility failures:\n" + "\n".join(sweep.failures)
 
