@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.factories import World
+from tests.robustness.counters import record
 from tests.robustness.processes import Server
 
 BASE = "/api/v1/tenants/acme/tickets"
@@ -147,6 +148,17 @@ async def test_conditional_updates_lose_nothing(server: Server, world: World) ->
                 if e["action"] == "field_changed" and e["field"] == "subject"
             ]
             assert sorted(subjects) == sorted(subject for _, subject in updates)
+    record(
+        "concurrency_if_match",
+        "postgresql",
+        {
+            "clients": 100,
+            "tickets": 10,
+            "accepted": sum(len(u) for u in accepted.values()),
+            "refused_412_409": refused,
+            "lost_updates": 0,
+        },
+    )
     assert refused > 0, "the clients should have collided"
 
 
@@ -208,6 +220,11 @@ async def test_round_robin_stays_fair_under_concurrent_creation(
         r.text for r in made if r.status_code != 201
     ]
     load = Counter(r.json()["assignee_id"] for r in made)
+    record(
+        "concurrency_round_robin",
+        "postgresql",
+        {"tickets": 40, "agents": 4, "per_agent": sorted(load.values())},
+    )
     assert set(load) == set(agents)
     assert max(load.values()) - min(load.values()) <= 1, load
 
