@@ -19,6 +19,7 @@ import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from frontdesk.core.config import Settings
+from frontdesk.web.app import create_app
 from tests.factories import World
 from tests.robustness.counters import backend_of, record
 from tests.test_tenant_isolation import TenantObjects, make_objects
@@ -229,3 +231,20 @@ async def fuzz(
     assert not tally.failures, f"{len(tally.failures)} fuzzing failures:\n" + "\n\n".join(
         tally.failures[:30]
     )
+
+
+def test_every_api_operation_documents_its_problems() -> None:
+    """The schema the fuzzer checks against must say which errors an operation can answer:
+    every /api/v1 operation documents the problem+json answers a client can cause."""
+    app = create_app(Settings(data_dir=Path("unused"), embedded_worker=False))
+    schema = app.openapi()
+    missing = []
+    for path, operations in schema["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in operations.items():
+            for status in ("400", "401", "403", "404", "422", "429"):
+                content = operation["responses"].get(status, {}).get("content", {})
+                if "application/problem+json" not in content:
+                    missing.append(f"{method.upper()} {path} {status}")
+    assert not missing, missing
