@@ -38,7 +38,12 @@ def run_suite(counters: Path) -> tuple[int, str]:
     env = {**os.environ, COUNTERS_DIR: str(counters)}
     command = [str(BIN / "pytest"), "-q", "-p", "no:cacheprovider", *SUITE]
     run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr[-500:]
+    lines = run.stdout.strip().splitlines()
+    summary = lines[-1] if lines else run.stderr[-500:]
+    failed = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
+    if failed:
+        summary += "; " + "; ".join(failed)
+        print(run.stdout[-20000:], file=sys.stderr)
     return run.returncode, summary
 
 

@@ -80,7 +80,14 @@ def _query_parameters(dependant: Dependant) -> list[str]:
 
 
 #: GET routes a customer has no business with, whatever they answer.
-NOT_CUSTOMER_FACING = (f"{API}/admin/", "/api/docs", f"{API}/openapi.json", "/healthz", "/readyz")
+NOT_CUSTOMER_FACING = (
+    f"{API}/admin/",
+    "/api/docs",
+    "/docs/oauth2-redirect",
+    f"{API}/openapi.json",
+    "/healthz",
+    "/readyz",
+)
 
 
 def tenant_get_routes(app: FastAPI) -> list[Route]:
