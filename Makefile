@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SRC := src tests migrations
 
-.PHONY: run test install install-dev lint typecheck pytest clean
+.PHONY: run test install install-dev lint typecheck pytest security fuzz reliability clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,20 @@ pytest: install-dev
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# bandit over src (high severity fails) and pip-audit over requirements.lock.
+security: install-dev
+	$(BIN)/bandit -r src -q --severity-level high
+	$(BIN)/python .ci/audit_dependencies.py
+
+# A longer schema fuzzing pass (the normal test run makes 2 examples per operation and mode).
+FUZZ_EXAMPLES ?= 25
+fuzz: install-dev
+	FRONTDESK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/robustness/test_fuzz.py -q
+
+# Runs the robustness suite and writes docs/reliability.md from its counters.
+reliability: install-dev
+	$(BIN)/python -m tests.robustness.report
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

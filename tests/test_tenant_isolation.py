@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import re
 import types
@@ -32,16 +33,20 @@ from fastapi import FastAPI, params
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from frontdesk.core.config import Settings
 from frontdesk.core.db import transaction
 from frontdesk.core.events import relay_batch, subscribers
 from frontdesk.core.patch import PATCH_MODELS
 from frontdesk.email.service.planner import plan_batch
 from frontdesk.identity.policy import Action, Role, can
+from frontdesk.metadata import metadata
 from frontdesk.notifications.kinds import NotificationKind
 from frontdesk.notifications.service import notify_users
-from tests.factories import PASSWORD, TenantFixture, World
+from tests.factories import PASSWORD, TenantFixture, World, make_tenant
+from tests.robustness.counters import backend_of, record
 
 API = "/api/v1"
 TENANT_ROUTES = f"{API}/tenants/{{tenant}}"
@@ -755,6 +760,44 @@ async def snapshot_of_a(
     return snapshot
 
 
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+#: Other ways to write an id, and ids that share a prefix with it.
+ID_SPELLINGS: list[Any] = [
+    lambda value: value.replace("-", ""),
+    lambda value: value.upper(),
+    lambda value: "{" + value + "}",
+    lambda value: f"urn:uuid:{value}",
+    lambda value: value[:-1],
+    lambda value: value[:8],
+    lambda value: value[:-1] + ("0" if value[-1] != "0" else "1"),
+    lambda value: value + "0",
+]
+
+
+async def rows_of(
+    sessionmaker: async_sessionmaker[AsyncSession], tenant_id: UUID
+) -> dict[str, tuple[int, str]]:
+    """Per table with a tenant_id column: how many of the tenant's rows, and a hash of them."""
+    digests = {}
+    async with sessionmaker() as session:
+        for table in metadata.sorted_tables:
+            if "tenant_id" not in table.c:
+                continue
+            rows = (
+                await session.execute(select(table).where(table.c.tenant_id == tenant_id))
+            ).all()
+            text = "\n".join(sorted(repr(tuple(row)) for row in rows))
+            digests[table.name] = (len(rows), hashlib.sha256(text.encode()).hexdigest())
+    return digests
+
+
 # --- the test -------------------------------------------------------------------------------
 
 
@@ -779,6 +822,7 @@ async def test_tenant_b_never_reaches_tenant_a(
     client: httpx.AsyncClient,
     world: World,
     sessionmaker: async_sessionmaker[AsyncSession],
+    settings: Settings,
 ) -> None:
     routes = api_routes(app)
     tenant_routes = [r for r in routes if r.is_tenant_route]
@@ -808,6 +852,11 @@ async def test_tenant_b_never_reaches_tenant_a(
     # prove nothing).
     a_ids = sorted({*a.by_name.values(), *a.by_collection.values(), a.tenant_id})
     before = await snapshot_of_a(client, world, routes, a)
+    rows_before = await rows_of(sessionmaker, world.a.id)
+    # A tenant whose slug is a prefix of A's (B's, `acmeco`, starts with A's `acme`).
+    async with transaction(sessionmaker) as session:
+        c = await make_tenant(session, world.a.slug[:-1])
+    prefix_owner = Caller(f"owner of {c.slug!r}", c["owner"].auth, Role.OWNER)
     for route in tenant_routes:
         if route.method == "GET" and all(a.value(route.template, n) for n in route.parameters):
             url = fill(route, world.a.slug, dict.fromkeys(route.parameters, a))
@@ -844,9 +893,49 @@ async def test_tenant_b_never_reaches_tenant_a(
             elif route.method == "GET":
                 await probe.expect(caller, "GET", route.template, None, {200}, why="own view")
 
+    for route in tenant_routes:
+        # The prefix tenant's owner, through A's path and with A's ids through their own.
+        all_a = dict.fromkeys(route.parameters, a)
+        body = request_body(route)
+        for ref in (world.a.slug, str(world.a.id)):
+            url = fill(route, ref, all_a)
+            await probe.expect(prefix_owner, route.method, url, body, {404}, why="A's path")
+        if route.parameters:
+            url = fill(route, c.slug, all_a)
+            await probe.expect(prefix_owner, route.method, url, body, {404}, why="A's id")
+            # A's ids in other spellings, and cut short: still nobody's.
+            for spelling in ID_SPELLINGS:
+                url = fill(route, world.b.slug, all_a)
+                for name in route.parameters:
+                    value = a.value(route.template, name)
+                    if value and _is_uuid(value):
+                        url = url.replace(value, spelling(value))
+                await probe.expect(
+                    callers[0], route.method, url, body, {404, 422}, why="A's id respelt"
+                )
+
     after = await snapshot_of_a(client, world, routes, a)
     changed = [url for url in before if before[url] != after.get(url)]
     probe.failures += [f"A's data changed: GET {url}" for url in changed]
+    rows_after = await rows_of(sessionmaker, world.a.id)
+    probe.failures += [
+        f"A's rows changed in {table}"
+        for table in rows_before
+        if rows_before[table] != rows_after[table]
+    ]
+    record(
+        "isolation",
+        backend_of(settings.db_url),
+        {
+            "routes": len(routes),
+            "tenant_routes": len(tenant_routes),
+            "callers": len(callers) + 1,
+            "requests": probe.calls,
+            "tables_hashed": len(rows_before),
+            "rows_of_a": sum(count for count, _ in rows_before.values()),
+            "leaks_or_wrong_answers": len(probe.failures),
+        },
+    )
     assert probe.calls > len(tenant_routes) * len(callers) * 2
     assert not probe.failures, "tenant isolation failures:\n" + "\n".join(probe.failures)
 

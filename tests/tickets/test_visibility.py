@@ -5,7 +5,8 @@ it), tags, custom fields, the AI summary, the orchestration reference, the due d
 assignment's reason, the names of the groups it is assigned to and shared with, a follower's
 name; another customer's ticket and a trashed ticket carry canaries of their own. Then acme's
 contact calls every GET route under `/api/v1/tenants/{tenant}` (found in the route table), with
-the ids of their own ticket and of every hidden object in turn, walks every list page by page in
+the ids of their own ticket and of every hidden object in turn (and every other GET route a
+customer could call: their account, and pages as they are added), walks every list page by page in
 every sort order, and filters every list by internal values. No answer (body, headers, decoded
 cursors) may carry a canary; their own ticket answers 200, everything hidden 404; and no filter
 or sort tells an internal value apart from a made-up one.
@@ -25,7 +26,9 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from tests.factories import Person, World
+from frontdesk.core.config import Settings
+from tests.factories import PASSWORD, Person, World
+from tests.robustness.counters import backend_of, record
 
 API = "/api/v1"
 T = f"{API}/tenants/{{tenant}}"
@@ -76,13 +79,29 @@ def _query_parameters(dependant: Dependant) -> list[str]:
     return names
 
 
+#: GET routes a customer has no business with, whatever they answer.
+NOT_CUSTOMER_FACING = (
+    f"{API}/admin/",
+    "/api/docs",
+    "/docs/oauth2-redirect",
+    f"{API}/openapi.json",
+    "/healthz",
+    "/readyz",
+)
+
+
 def tenant_get_routes(app: FastAPI) -> list[Route]:
+    """Every GET route a customer could call: the API (tenant routes and their own account)
+    and any page (a portal page is covered the day it is added). Platform admin, API docs and
+    health probes are left out."""
     found = []
     for context in iter_route_contexts(app.routes):
         route, path = context.original_route, context.path
-        methods = context.methods or getattr(route, "methods", set())
-        if isinstance(route, APIRoute) and path and path.startswith(T) and "GET" in methods:
-            found.append(Route(path, _query_parameters(route.dependant)))
+        methods = context.methods or getattr(route, "methods", None) or set()
+        if not path or "GET" not in methods or path.startswith(NOT_CUSTOMER_FACING):
+            continue
+        query = _query_parameters(route.dependant) if isinstance(route, APIRoute) else []
+        found.append(Route(path, query))
     return found
 
 
@@ -307,22 +326,48 @@ def _decoded_cursors(text: str) -> list[str]:
     return decoded
 
 
+def is_page(url: str) -> bool:
+    return not httpx.URL(url).path.startswith("/api/")
+
+
+#: What a page may answer a customer: itself, a redirect (to sign in, to the portal), a refusal
+#: page (the console), nothing there (a tenant without a logo), a link without its token (422).
+#: Only leaks matter on pages.
+PAGE_STATUSES = {200, 303, 403, 404, 422}
+
+
+async def browser_session(client: httpx.AsyncClient, person: Person) -> dict[str, str]:
+    """A Cookie header with `person`'s browser session (kept off the shared client)."""
+    body = {"email": person.email, "password": PASSWORD}
+    signed_in = await client.post("/api/v1/auth/login", json=body)
+    assert signed_in.status_code == 200, signed_in.text
+    cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+    client.cookies.clear()
+    return {"Cookie": cookie}
+
+
 @dataclass
 class Sweep:
     client: httpx.AsyncClient
     contact: Person
     scene: Scene
+    #: Pages are called as a browser calls them: with the contact's session cookie.
+    browser: dict[str, str] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     calls: int = 0
 
     async def get(self, url: str, why: str) -> httpx.Response:
-        response = await self.client.get(url, headers=self.contact.auth)
+        page = is_page(url)
+        headers = self.browser if page else self.contact.auth
+        response = await self.client.get(url, headers=headers)
         self.calls += 1
         where = f"{why}: GET {url}"
         if response.status_code >= 500:
             self.failures.append(f"{where}: {response.status_code} {response.text[:200]}")
-        if response.status_code >= 400 and not response.headers.get("content-type", "").startswith(
-            PROBLEM_JSON
+        if (
+            not page
+            and response.status_code >= 400
+            and not response.headers.get("content-type", "").startswith(PROBLEM_JSON)
         ):
             self.failures.append(f"{where}: error {response.status_code} is not problem+json")
         leaked = self.leaks(response)
@@ -339,6 +384,8 @@ class Sweep:
         return [s for s in [*self.scene.canaries, *ids] if s.lower() in haystack]
 
     def expect(self, response: httpx.Response, statuses: set[int], why: str) -> None:
+        if is_page(str(response.request.url)):
+            statuses = PAGE_STATUSES
         if response.status_code not in statuses:
             self.failures.append(
                 f"{why}: GET {response.request.url}: expected {sorted(statuses)}, "
@@ -382,13 +429,14 @@ def _fill(route: Route, values: dict[str, str]) -> str:
 
 
 async def test_a_contact_sees_nothing_internal(
-    app: FastAPI, client: httpx.AsyncClient, world: World
+    app: FastAPI, client: httpx.AsyncClient, world: World, settings: Settings
 ) -> None:
     routes = tenant_get_routes(app)
     assert len(routes) >= 20, "route enumeration found too few GET routes"
     files = any("/attachments" in route.template for route in routes)
     scene = await build_scene(client, world, files=files)
-    sweep = Sweep(client, world.a["contact"], scene)
+    browser = await browser_session(client, world.a["contact"])
+    sweep = Sweep(client, world.a["contact"], scene, browser)
     reached: set[str] = set()
 
     for route in routes:
@@ -413,6 +461,18 @@ async def test_a_contact_sees_nothing_internal(
     tickets_url = f"{API}/tenants/{world.a.slug}/tickets"
     listed = await sweep.pages(tickets_url, "the contact's tickets", limit_ok=True)
     assert set(_ids(listed)) == scene.visible_tickets
+    record(
+        "visibility",
+        backend_of(settings.db_url),
+        {
+            "routes": len(routes),
+            "routes_reached": len(reached),
+            "requests": sweep.calls,
+            "canaries": len(scene.canaries),
+            "hidden_ids": len(scene.hidden_ids),
+            "leaks": len(sweep.failures),
+        },
+    )
     assert sweep.calls > len(routes) * 2
     assert not sweep.failures, "customer visibility failures:\n" + "\n".join(sweep.failures)
 

@@ -56,12 +56,15 @@ class Settings(BaseSettings):
     mail_max_attempts: int = Field(default=8, ge=1, le=100)
     mail_retry_base_seconds: float = Field(default=30.0, ge=0)
     imap_poll_seconds: float = Field(default=60.0, ge=1)
+    #: Outbound requests (webhooks) reach public addresses only, plus these networks
+    #: (`10.1.0.0/16`) and endpoints (`127.0.0.1:9000`).
+    outbound_allow: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     embedded_worker: bool | None = None
     event_exchange: str = "frontdesk"
     event_log: Path | None = None
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "outbound_allow", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:
         if isinstance(value, str):
@@ -73,6 +76,14 @@ class Settings(BaseSettings):
     def _check_proxies(cls, value: list[str]) -> list[str]:
         for entry in value:
             ipaddress.ip_network(entry, strict=False)
+        return value
+
+    @field_validator("outbound_allow")
+    @classmethod
+    def _check_outbound_allow(cls, value: list[str]) -> list[str]:
+        from frontdesk.core.outbound import OutboundPolicy  # it reads Settings: no cycle at import
+
+        OutboundPolicy.from_entries(value)
         return value
 
     @field_validator("log_level")

@@ -166,7 +166,14 @@ async def get_inbound_mail(inbound_mail_id: UUID, ctx: LogReaders) -> InboundMai
 @router.get(
     "/inbound-mail/{inbound_mail_id}/raw",
     response_class=StreamingResponse,
-    responses={200: {"content": {RFC822: {"schema": {"type": "string", "format": "binary"}}}}},
+    responses={
+        200: {
+            "description": "The raw message, always as a download (never rendered)",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
 )
 async def download_raw_mail(
     inbound_mail_id: UUID, ctx: LogReaders, store: Store

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
@@ -16,6 +17,7 @@ from frontdesk.identity.errors import EmailTaken
 from frontdesk.identity.models import Contact, ContactEmail, Organization
 from frontdesk.identity.repository import (
     contact_emails,
+    contact_id_by_email,
     normalize_email,
     organization_for_domain,
     user_by_email,
@@ -126,6 +128,27 @@ async def create_contact(
         snapshot=public.model_dump(mode="json"),
     )
     return public
+
+
+async def contact_for_email(
+    session: AsyncSession, tenant_id: UUID, email: str, name: str | None = None
+) -> UUID:
+    """The contact with this address, created (named `name`, else the address's local part)
+    when there is none. Two requests naming the same new address at once (two tickets from one
+    new customer) both get the one contact: the one that loses the race uses the winner's."""
+    found = await contact_id_by_email(session, tenant_id, email)
+    if found is not None:
+        return found
+    email = normalize_email(email)
+    data = ContactCreate(name=name or email.split("@", 1)[0], emails=[email])
+    try:
+        async with session.begin_nested():
+            return (await create_contact(session, tenant_id, data)).id
+    except (IntegrityError, EmailTaken):
+        found = await contact_id_by_email(session, tenant_id, email)
+        if found is None:
+            raise
+        return found
 
 
 async def get_contact(session: AsyncSession, tenant_id: UUID, contact_id: UUID) -> Contact:

@@ -26,8 +26,9 @@ Readers = Annotated[TenantContext, permits(Action.ATTACHMENT_READ)]
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
 DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The file's bytes, always as a download",
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "The file's bytes, always as a download, typed by what they are "
+        "(anything a browser could run as application/octet-stream)",
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
     }
 }
 

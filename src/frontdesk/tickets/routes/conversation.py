@@ -47,13 +47,21 @@ async def list_messages(
     )
 
 
-@router.post("", response_model=MessagePublic, status_code=201)
+@router.post(
+    "",
+    response_model=MessagePublic,
+    status_code=201,
+    responses={
+        200: {"model": MessagePublic, "description": "The caller's message with this dedup key"}
+    },
+)
 async def add_message(
     ticket_id: UUID,
     body: MessageCreate,
     ctx: Annotated[TenantContext, permits(Action.MESSAGE_WRITE)],
 ) -> JSONResponse:
-    """Reply or note. The same `dedup_key` again answers 200 with the first message."""
+    """Reply or note. The same `dedup_key` again answers 200 with the first message (the
+    caller's own; someone else's key is a 409 `dedup_key_taken`)."""
     ticket = await tickets.get_ticket(ctx, ticket_id, for_write=not body.is_internal)
     message, created = await messages.add_message(ctx, ticket, body)
     (public,) = await messages.publics(ctx.session, [message])

@@ -113,13 +113,22 @@ async def list_assignments(ticket_id: UUID, ctx: Staff) -> list[AssignmentPublic
     return [AssignmentPublic.model_validate(row) for row in rows]
 
 
-@router.post("/assignments", response_model=AssignmentPublic, status_code=201)
+@router.post(
+    "/assignments",
+    response_model=AssignmentPublic,
+    status_code=201,
+    responses={
+        200: {"model": AssignmentPublic, "description": "Nothing moved: the current assignment"},
+        204: {"description": "Nothing moved, and the ticket was never assigned"},
+    },
+)
 async def assign_ticket(
     ticket_id: UUID,
     body: AssignmentCreate,
     ctx: Annotated[TenantContext, permits(Action.TICKET_ASSIGN)],
-) -> JSONResponse:
-    """Transfer the ticket to a group and/or agent, with a reason; 200 when nothing moved."""
+) -> Response:
+    """Transfer the ticket to a group and/or agent, with a reason; 200 when nothing moved (204
+    when nothing moved and there is no assignment to show)."""
     ticket = await tickets.get_ticket(ctx, ticket_id, for_write=True)
     before = await tickets.snapshot(ctx.session, ticket, ctx.tenant.ticket_prefix)
     moved = await assignment.assign(
@@ -139,7 +148,7 @@ async def assign_ticket(
         .limit(1)
     )
     if last is None:
-        return JSONResponse({"detail": "unassigned and unchanged"}, status_code=200)
+        return Response(status_code=204)
     public = AssignmentPublic.model_validate(last)
     return JSONResponse(public.model_dump(mode="json"), status_code=201 if moved else 200)
 

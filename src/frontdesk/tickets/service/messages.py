@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.core.clock import utcnow
-from frontdesk.core.errors import Forbidden, NotFound, ValidationFailed
+from frontdesk.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from frontdesk.core.html import html_to_text, sanitize_html
 from frontdesk.core.repository import scoped
 from frontdesk.identity.context import TenantContext
@@ -37,6 +37,11 @@ from frontdesk.tickets.service.transitions import within_reopen_window
 class EmptyMessage(ValidationFailed):
     code = "empty_message"
     title = "A message needs a body"
+
+
+class DedupKeyTaken(Conflict):
+    code = "dedup_key_taken"
+    title = "Another message already carries this dedup key"
 
 
 def message_public(message: TicketMessage, attachment_ids: list[UUID]) -> MessagePublic:
@@ -105,6 +110,19 @@ async def _existing(session: AsyncSession, tenant_id: UUID, dedup_key: str) -> T
     )
 
 
+def _replayed(ctx: TenantContext, first: TicketMessage) -> TicketMessage:
+    """The message a repeated `dedup_key` names, when the caller wrote it. A key is unique in the
+    tenant, so anyone else's key (another customer's, an internal note's) must not hand them
+    that message: it is a conflict that shows nothing of it."""
+    if ctx.role is Role.CONTACT:
+        mine = first.author_contact_id is not None and first.author_contact_id == ctx.contact_id
+    else:
+        mine = first.author_user_id is not None and first.author_user_id == ctx.user_id
+    if not mine:
+        raise DedupKeyTaken()
+    return first
+
+
 async def add_message(
     ctx: TenantContext,
     ticket: Ticket,
@@ -122,11 +140,11 @@ async def add_message(
     intake names the `channel` and the message's `email_headers`.
     """
     session = ctx.session
+    author_type = _check_author(ctx, data)
     if data.dedup_key is not None:
         first = await _existing(session, ctx.tenant_id, data.dedup_key)
         if first is not None:
-            return first, False
-    author_type = _check_author(ctx, data)
+            return _replayed(ctx, first), False
     body_text, body_html = _bodies(data)
     is_customer = author_type is AuthorType.CONTACT
     if is_customer and _closed_for_good(ctx, ticket):
@@ -155,7 +173,7 @@ async def add_message(
             first = await _existing(session, ctx.tenant_id, data.dedup_key)
             if first is None:
                 raise
-            return first, False
+            return _replayed(ctx, first), False
     else:
         session.add(message)
     await session.flush()

@@ -10,9 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from frontdesk.core.errors import AlreadyExists, Conflict, NotFound
 from frontdesk.core.repository import get_scoped, scoped
 from frontdesk.identity.models import Contact, ContactEmail, Membership, User
-from frontdesk.identity.repository import contact_id_by_email, normalize_email, user_by_email
-from frontdesk.identity.schemas import ContactCreate
-from frontdesk.identity.service.contacts import create_contact
+from frontdesk.identity.repository import user_by_email
+from frontdesk.identity.service.contacts import contact_for_email
 from frontdesk.tickets.models import ParticipantRole, Ticket, TicketParticipant
 from frontdesk.tickets.schemas import ParticipantCreate, ParticipantPublic
 from frontdesk.tickets.service.timeline import audit
@@ -94,14 +93,7 @@ async def _party(
     user = await user_by_email(session, data.email)
     if user is not None and await _member(session, tenant_id, user.id) is not None:
         return "user", user.id
-    contact_id = await contact_id_by_email(session, tenant_id, data.email)
-    if contact_id is None:
-        email = normalize_email(data.email)
-        created = await create_contact(
-            session, tenant_id, ContactCreate(name=email.split("@", 1)[0], emails=[email])
-        )
-        contact_id = created.id
-    return "contact", contact_id
+    return "contact", await contact_for_email(session, tenant_id, data.email)
 
 
 async def _member(session: AsyncSession, tenant_id: UUID, user_id: UUID) -> UUID | None:

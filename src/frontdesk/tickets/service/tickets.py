@@ -17,9 +17,7 @@ from frontdesk.core.repository import get_scoped, scoped
 from frontdesk.identity.context import TenantContext
 from frontdesk.identity.models import Contact, Group
 from frontdesk.identity.policy import Role
-from frontdesk.identity.repository import contact_id_by_email
-from frontdesk.identity.schemas import ContactCreate
-from frontdesk.identity.service.contacts import create_contact
+from frontdesk.identity.service.contacts import contact_for_email
 from frontdesk.tickets.models import (
     PRIORITY_RANK,
     Channel,
@@ -81,14 +79,9 @@ async def _requester(ctx: TenantContext, data: TicketCreate) -> Contact:
     elif data.requester_id is not None:
         contact_id = data.requester_id
     elif data.requester is not None:
-        found = await contact_id_by_email(ctx.session, ctx.tenant_id, data.requester.email)
-        if found is None:
-            name = data.requester.name or data.requester.email.split("@", 1)[0]
-            created = await create_contact(
-                ctx.session, ctx.tenant_id, ContactCreate(name=name, emails=[data.requester.email])
-            )
-            found = created.id
-        contact_id = found
+        contact_id = await contact_for_email(
+            ctx.session, ctx.tenant_id, data.requester.email, data.requester.name
+        )
     else:
         raise ValidationFailed("give requester_id or requester {email, name}", field="requester")
     try:
