@@ -168,29 +168,81 @@ async def make_desk(session: AsyncSession, index: int, rng: random.Random) -> De
             }
         ),
     )
-    statuses = await session.scalars(select(TicketStatus).where(TicketStatus.tenant_id == tenant.id))
+    mine = select(TicketStatus).where(TicketStatus.tenant_id == tenant.id)
+    statuses = await session.scalars(mine)
     status_ids = {s.category: s.id for s in sorted(statuses, key=lambda s: s.is_default)}
     await session.flush()
-    return Desk(
-        tenant.id, owner, group.id, agents, contact_ids, status_ids, policy.id, calendar_id
-    )
+    return Desk(tenant.id, owner, group.id, agents, contact_ids, status_ids, policy.id, calendar_id)
 
 
-TICKET_COLUMNS = (
-    "tenant_id id number subject description status_id status_category priority priority_rank "
-    "type channel requester_id group_id assignee_id custom_fields reopen_count message_count "
-    "public_message_count unread_by_agent unread_by_customer ai_auto_resolved version "
-    "sla_next_due_at sla_at_risk_at sla_breached created_at updated_at created_by updated_by"
-).split()
-STATE_COLUMNS = (
-    "tenant_id id ticket_id metric policy_id calendar_id target_minutes status started_at "
-    "running_since elapsed_business_seconds due_at at_risk_at paused_business_minutes "
-    "at_risk_notified_at next_check_at assignee_id group_id priority "
-    "created_at updated_at created_by updated_by"
-).split()
-PARTICIPANT_COLUMNS = (
-    "tenant_id id ticket_id role contact_id party_key created_at updated_at created_by updated_by"
-).split()
+TICKET_COLUMNS = [
+    "tenant_id",
+    "id",
+    "number",
+    "subject",
+    "description",
+    "status_id",
+    "status_category",
+    "priority",
+    "priority_rank",
+    "type",
+    "channel",
+    "requester_id",
+    "group_id",
+    "assignee_id",
+    "custom_fields",
+    "reopen_count",
+    "message_count",
+    "public_message_count",
+    "unread_by_agent",
+    "unread_by_customer",
+    "ai_auto_resolved",
+    "version",
+    "sla_next_due_at",
+    "sla_at_risk_at",
+    "sla_breached",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+]
+STATE_COLUMNS = [
+    "tenant_id",
+    "id",
+    "ticket_id",
+    "metric",
+    "policy_id",
+    "calendar_id",
+    "target_minutes",
+    "status",
+    "started_at",
+    "running_since",
+    "elapsed_business_seconds",
+    "due_at",
+    "at_risk_at",
+    "paused_business_minutes",
+    "at_risk_notified_at",
+    "next_check_at",
+    "assignee_id",
+    "group_id",
+    "priority",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+]
+PARTICIPANT_COLUMNS = [
+    "tenant_id",
+    "id",
+    "ticket_id",
+    "role",
+    "contact_id",
+    "party_key",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "updated_by",
+]
 
 
 def clock(
