@@ -89,6 +89,10 @@ class Notice:
     data: dict[str, Any] | None = None
 
 
+#: `NotificationPublic`'s fields: a bulk row's snapshot without building the model.
+_PUBLIC_FIELDS = tuple(NotificationPublic.model_fields)
+
+
 async def notify_many(session: AsyncSession, notices: Sequence[Notice]) -> int:
     """`notify_users` for many notices at once (a sweep's): one opt-out query, then one INSERT
     each for the notifications, their audit entries and their events; returns how many."""
@@ -134,8 +138,7 @@ async def notify_many(session: AsyncSession, notices: Sequence[Notice]) -> int:
                 action="created",
                 tenant_id=row["tenant_id"],
                 subject_id=row["id"],
-                snapshot=NotificationPublic.model_validate(row).model_dump(mode="json")
-                | {"user_id": str(row["user_id"])},
+                snapshot={name: row[name] for name in _PUBLIC_FIELDS} | {"user_id": row["user_id"]},
             )
             for row in rows
         ],
