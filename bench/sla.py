@@ -69,6 +69,11 @@ TENANTS = 10
 FIRST_RESPONSE_MINUTES = 24 * 60
 RESOLUTION_MINUTES = 7 * 24 * 60
 AT_RISK_PERCENT = 75
+#: The policies' escalation on breach (`--no-escalation` empties it).
+ESCALATION: list[dict[str, str]] = [
+    {"action": "raise_priority"},
+    {"action": "add_tag", "tag": "late"},
+]
 ACTOR = "system:bench"
 
 
@@ -155,7 +160,7 @@ async def make_desk(session: AsyncSession, index: int, rng: random.Random) -> De
                 "at_risk_percent": AT_RISK_PERCENT,
                 "notify_at_risk": ["assignee"],
                 "notify_breach": ["assignee", "group_leads", "admins"],
-                "escalation": [{"action": "raise_priority"}, {"action": "add_tag", "tag": "late"}],
+                "escalation": ESCALATION,
                 "targets": [
                     {"priority": p, "metric": m, "minutes": minutes}
                     for p in ("low", "normal", "high", "urgent")
@@ -465,6 +470,8 @@ def _dsn(server: str, database: str) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
+    if args.no_escalation:
+        ESCALATION.clear()
     database = f"fd_sla_bench_{time.time_ns() % 10**10}"
     admin = await asyncpg.connect(_dsn(args.server, "postgres"))
     await admin.execute(f'CREATE DATABASE "{database}"')
@@ -502,6 +509,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--due", type=int, default=1000)
     parser.add_argument("--updates", type=int, default=200)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument(
+        "--no-escalation", action="store_true", help="policies without escalation actions"
+    )
     return parser.parse_args()
 
 

@@ -22,13 +22,17 @@ def upgrade() -> None:
     op.create_table(
         "sla_retarget",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.Column("ticket_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("marked_at", frontdesk.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("reason", sa.String(length=200), nullable=False),
+        sa.Column("created_at", frontdesk.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", frontdesk.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.Column("updated_by", sa.String(length=100), nullable=False),
         sa.ForeignKeyConstraint(
-            ["tenant_id", "ticket_id"],
+            ["tenant_id", "id"],
             ["ticket.tenant_id", "ticket.id"],
-            name=op.f("fk_sla_retarget_tenant_id_ticket_id_ticket"),
+            name=op.f("fk_sla_retarget_tenant_id_id_ticket"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
@@ -37,7 +41,7 @@ def upgrade() -> None:
             name=op.f("fk_sla_retarget_tenant_id_tenant"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint("tenant_id", "ticket_id", name=op.f("pk_sla_retarget")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_sla_retarget")),
     )
     with op.batch_alter_table("sla_retarget", schema=None) as batch_op:
         batch_op.create_index("ix_sla_retarget_marked", ["marked_at"], unique=False)

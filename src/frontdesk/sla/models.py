@@ -9,7 +9,6 @@ from uuid import UUID
 
 from sqlalchemy import (
     CheckConstraint,
-    ForeignKey,
     ForeignKeyConstraint,
     Index,
     String,
@@ -161,8 +160,8 @@ class TicketSlaState(TenantOwned, Base):
     priority: Mapped[str] = mapped_column(String(10))
 
 
-class SlaRetarget(Base):
-    """A ticket whose clocks must follow an edit of its policy or calendar.
+class SlaRetarget(TenantOwned, Base):
+    """A ticket whose clocks must follow an edit of its policy or calendar; `id` is the ticket's.
 
     Written by the edit (one INSERT ... SELECT, however many tickets), consumed by the worker's
     `sla.retarget` job in batches; one row per ticket however many edits marked it.
@@ -171,14 +170,10 @@ class SlaRetarget(Base):
     __tablename__ = "sla_retarget"
     __table_args__ = (
         ForeignKeyConstraint(
-            ["tenant_id", "ticket_id"], ["ticket.tenant_id", "ticket.id"], ondelete="CASCADE"
+            ["tenant_id", "id"], ["ticket.tenant_id", "ticket.id"], ondelete="CASCADE"
         ),
         Index("ix_sla_retarget_marked", "marked_at"),
     )
 
-    tenant_id: Mapped[UUID] = mapped_column(
-        ForeignKey("tenant.id", ondelete="CASCADE"), primary_key=True
-    )
-    ticket_id: Mapped[UUID] = mapped_column(primary_key=True)
     marked_at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(String(200))

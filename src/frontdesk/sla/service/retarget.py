@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from frontdesk.core.clock import utcnow
-from frontdesk.core.db import transaction
+from frontdesk.core.db import actor_of, transaction
 from frontdesk.core.events import emit_many, event_row
 from frontdesk.sla import states
 from frontdesk.sla.models import SlaRetarget, TicketSlaState
@@ -41,6 +41,7 @@ CLOCK_FIELDS = frozenset(
         "at_risk_minutes",
     }
 )
+STAMP_COLUMNS = ("created_at", "updated_at", "created_by", "updated_by")
 #: Due times computed again from the same inputs may differ by float rounding; not a move.
 SAME_INSTANT = timedelta(seconds=1)
 
@@ -55,8 +56,11 @@ def _open_clocks(tenant_id: UUID) -> Select[UUID, UUID]:
 
 async def _mark(session: AsyncSession, clocks: Select[UUID, UUID], reason: str) -> None:
     """Mark the tickets of `clocks` (one row each; a ticket marked already stays as it is)."""
-    chosen = clocks.add_columns(literal(utcnow()), literal(reason)).distinct()
-    columns = ["tenant_id", "ticket_id", "marked_at", "reason"]
+    now, actor = utcnow(), actor_of(session)
+    chosen = clocks.add_columns(
+        *(literal(value) for value in (now, reason, now, now, actor, actor))
+    ).distinct()
+    columns = ["tenant_id", "id", "marked_at", "reason", *STAMP_COLUMNS]
     if session.get_bind().dialect.name == "postgresql":
         statement: Any = postgresql.insert(SlaRetarget).from_select(columns, chosen)
     else:
@@ -108,19 +112,19 @@ async def retarget_marked(
             return 0
         tickets = await session.scalars(
             select(Ticket)
-            .where(Ticket.id.in_([mark.ticket_id for mark in marks]))
+            .where(Ticket.id.in_([mark.id for mark in marks]))
             .order_by(Ticket.id)
             .with_for_update(skip_locked=True)
         )
         done: set[UUID] = set()
         events: list[dict[str, Any]] = []
         for ticket in tickets:
-            reason = next(m.reason for m in marks if m.ticket_id == ticket.id)
+            reason = next(m.reason for m in marks if m.id == ticket.id)
             await _retarget(session, ticket, reason, now, events)
             done.add(ticket.id)
         await emit_many(session, events)
         # Marks of purged tickets went with them (cascade); skipped ones stay for next time.
-        await session.execute(delete(SlaRetarget).where(SlaRetarget.ticket_id.in_(done)))
+        await session.execute(delete(SlaRetarget).where(SlaRetarget.id.in_(done)))
         return len(done)
 
 
