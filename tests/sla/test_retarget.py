@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -120,9 +121,7 @@ async def test_a_calendar_edit_moves_the_clocks_on_it(
         "/sla/calendars",
         {"name": "Almost always", "timezone": "UTC", "schedule": week | {"sun": []}},
     )
-    await desk.policy(
-        targets=NORMAL_TARGETS, calendar_id=calendar["id"], business_hours_only=True
-    )
+    await desk.policy(targets=NORMAL_TARGETS, calendar_id=calendar["id"], business_hours_only=True)
     ticket = await desk.ticket()
     before = (await desk.sla(ticket["id"]))["resolution"]
     await desk.patch(f"/sla/calendars/{calendar['id']}", {"name": "Renamed"})
@@ -135,3 +134,22 @@ async def test_a_calendar_edit_moves_the_clocks_on_it(
     # One open hour a week: the 8-hour target now ends weeks later, on a Sunday.
     assert at(after["due_at"]) > at(before["due_at"]) + timedelta(days=40)
     assert at(after["due_at"]).weekday() == 6
+
+
+async def test_concurrent_jobs_retarget_each_ticket_once(
+    desk: Desk, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    policy = await desk.policy(targets=NORMAL_TARGETS)
+    tickets = [await desk.ticket() for _ in range(6)]
+    shorter = [dict(NORMAL_TARGETS[0], minutes=30), NORMAL_TARGETS[1]]
+    await desk.patch(f"/sla/policies/{policy['id']}", {"targets": shorter})
+    done = await asyncio.gather(*(retarget_marked(sessionmaker, batch_size=2) for _ in range(3)))
+    while sum(done) < len(tickets):
+        more = await retarget_marked(sessionmaker, batch_size=2)
+        assert more > 0
+        done.append(more)
+    assert await retarget_marked(sessionmaker) == 0
+    for ticket in tickets:
+        entries = [e for e in await timeline(desk, ticket["id"]) if e["action"] == "sla_retargeted"]
+        assert len(entries) == 1
+        assert (await desk.sla(ticket["id"]))["first_response"]["target_minutes"] == 30

@@ -93,8 +93,9 @@ async def retarget_marked(
 ) -> int:
     """Re-target one batch of marked tickets in one transaction; returns how many.
 
-    Marks and tickets are taken with `FOR UPDATE SKIP LOCKED` (PostgreSQL): a ticket that a
-    request is changing right now keeps its mark for the next pass.
+    Marks, clocks and tickets are taken with `FOR UPDATE SKIP LOCKED` (PostgreSQL), clocks
+    before tickets as the sweep does: a ticket that a request or a sweep holds right now keeps
+    its mark for the next pass, and nothing here ever waits for a lock.
     """
     now = now or utcnow()
     async with transaction(sessionmaker, actor=RETARGET_ACTOR) as session:
@@ -110,9 +111,10 @@ async def retarget_marked(
         )
         if not marks:
             return 0
+        free = await _lock_clocks(session, [mark.id for mark in marks])
         tickets = await session.scalars(
             select(Ticket)
-            .where(Ticket.id.in_([mark.id for mark in marks]))
+            .where(Ticket.id.in_(free))
             .order_by(Ticket.id)
             .with_for_update(skip_locked=True)
         )
@@ -126,6 +128,21 @@ async def retarget_marked(
         # Marks of purged tickets went with them (cascade); skipped ones stay for next time.
         await session.execute(delete(SlaRetarget).where(SlaRetarget.id.in_(done)))
         return len(done)
+
+
+async def _lock_clocks(session: AsyncSession, ticket_ids: list[UUID]) -> list[UUID]:
+    """Lock the tickets' clocks; returns the tickets whose every clock is now ours."""
+    of_tickets = TicketSlaState.ticket_id.in_(ticket_ids)
+    every = (
+        await session.execute(select(TicketSlaState.id, TicketSlaState.ticket_id).where(of_tickets))
+    ).all()
+    locked = set(
+        await session.scalars(
+            select(TicketSlaState.id).where(of_tickets).with_for_update(skip_locked=True)
+        )
+    )
+    busy = {ticket_id for clock_id, ticket_id in every if clock_id not in locked}
+    return [ticket_id for ticket_id in ticket_ids if ticket_id not in busy]
 
 
 async def _retarget(
