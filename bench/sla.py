@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import json
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -484,9 +485,8 @@ async def main(args: argparse.Namespace) -> None:
         loaded = await load(args.server, database, url, args.tickets, args.due)
         log(f"loaded {args.tickets} open tickets, {args.tickets * 2} clocks, {args.due} due, "
             f"in {time.perf_counter() - begun:.1f} s")  # fmt: skip
-        settings = Settings(
-            database_url=url, data_dir=Path(tempfile.mkdtemp(prefix="fd-sla-bench-"))
-        )
+        data_dir = Path(tempfile.mkdtemp(prefix="fd-sla-bench-"))
+        settings = Settings(database_url=url, data_dir=data_dir)
         engine = create_engine(url)
         sessionmaker = create_sessionmaker(engine)
         try:
@@ -494,6 +494,7 @@ async def main(args: argparse.Namespace) -> None:
             await time_updates(sessionmaker, loaded, args.updates)
         finally:
             await engine.dispose()
+            shutil.rmtree(data_dir, ignore_errors=True)
     finally:
         if args.keep:
             log(f"kept {database}")
