@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Index, String
+from sqlalchemy import Index, String, Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frontdesk.core.clock import utcnow
 from frontdesk.core.db import Base, actor_of
-from frontdesk.core.events import emit, jsonable
+from frontdesk.core.events import emit, emit_many, event_row, jsonable
 from frontdesk.core.ids import new_id
 from frontdesk.core.logs import request_id_var
 
@@ -95,3 +97,52 @@ def record_update(
             delta=delta,
         )
     return delta
+
+
+@dataclass(frozen=True)
+class Change:
+    """The arguments of one `record_change` call, for `record_many`."""
+
+    subject_type: str
+    action: str
+    tenant_id: UUID | None
+    subject_id: UUID | None
+    snapshot: dict[str, Any]
+    delta: dict[str, Any] | None = None
+
+
+async def record_many(session: AsyncSession, changes: Sequence[Change]) -> None:
+    """`record_change` for many changes: one INSERT of audit entries, one of events."""
+    if not changes:
+        return
+    actor, request_id, now = actor_of(session), request_id_var.get(), utcnow()
+    entries = [
+        {
+            "id": new_id(),
+            "tenant_id": change.tenant_id,
+            "at": now,
+            "actor": actor,
+            "action": change.action,
+            "subject_type": change.subject_type,
+            "subject_id": change.subject_id,
+            "changes": jsonable(change.delta if change.delta is not None else change.snapshot),
+            "request_id": request_id,
+        }
+        for change in changes
+    ]
+    await session.execute(insert(cast(Table, AuditEntry.__table__)), entries)
+    await emit_many(
+        session,
+        [
+            event_row(
+                session,
+                subject_type=change.subject_type,
+                action=change.action,
+                tenant_id=change.tenant_id,
+                subject_id=change.subject_id,
+                snapshot=change.snapshot,
+                delta=change.delta,
+            )
+            for change in changes
+        ],
+    )

@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import anyio
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Index, String, Text, func, select
+from sqlalchemy import Index, String, Table, Text, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -256,3 +256,39 @@ async def _take_relay_lock(session: AsyncSession) -> bool:
         return True  # SQLite: one process writes at a time anyway
     acquired = await session.scalar(select(func.pg_try_advisory_xact_lock(RELAY_LOCK_KEY)))
     return bool(acquired)
+
+
+def event_row(
+    session: AsyncSession,
+    *,
+    subject_type: str,
+    action: str,
+    tenant_id: UUID | None,
+    subject_id: UUID | None,
+    snapshot: dict[str, Any],
+    delta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The outbox row `emit` would add, as plain values for `emit_many`."""
+    return {
+        "id": new_id(),
+        "type": f"{get_settings().event_exchange}.{subject_type}.{action}",
+        "tenant_id": tenant_id,
+        "occurred_at": utcnow(),
+        "actor": actor_of(session),
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "snapshot": jsonable(snapshot),
+        "delta": jsonable(delta or {}),
+        "request_id": request_id_var.get(),
+        "published_at": None,
+        "attempts": 0,
+        "last_error": None,
+    }
+
+
+async def emit_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Write many events (from `event_row`) with one multi-row INSERT, in the caller's
+    transaction: for batches (the SLA sweep). No ORM objects, and no in-transaction
+    subscribers: use `emit_and_react` for events that other domains must follow."""
+    if rows:
+        await session.execute(insert(cast(Table, OutboxEvent.__table__)), list(rows))

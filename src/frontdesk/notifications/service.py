@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.core.audit import record_change, record_update
+from frontdesk.core.audit import Change, record_change, record_many, record_update
 from frontdesk.core.clock import utcnow
+from frontdesk.core.db import actor_of
 from frontdesk.core.errors import NotFound
+from frontdesk.core.events import jsonable
+from frontdesk.core.ids import new_id
 from frontdesk.identity.context import TenantContext
 from frontdesk.notifications import repository
 from frontdesk.notifications.kinds import NotificationChannel, NotificationKind
@@ -86,11 +89,16 @@ class Notice:
     data: dict[str, Any] | None = None
 
 
-async def notify_many(session: AsyncSession, notices: Sequence[Notice]) -> list[Notification]:
-    """`notify_users` for many notices at once (a sweep's): one opt-out query, one flush."""
+#: `NotificationPublic`'s fields: a bulk row's snapshot without building the model.
+_PUBLIC_FIELDS = tuple(NotificationPublic.model_fields)
+
+
+async def notify_many(session: AsyncSession, notices: Sequence[Notice]) -> int:
+    """`notify_users` for many notices at once (a sweep's): one opt-out query, then one INSERT
+    each for the notifications, their audit entries and their events; returns how many."""
     wanted = [(n, list(dict.fromkeys(n.user_ids))) for n in notices if n.user_ids]
     if not wanted:
-        return []
+        return 0
     muted = await repository.opted_out_many(
         session,
         tenant_ids={n.tenant_id for n, _ in wanted},
@@ -98,32 +106,44 @@ async def notify_many(session: AsyncSession, notices: Sequence[Notice]) -> list[
         kinds={n.kind for n, _ in wanted},
         channel=NotificationChannel.IN_APP,
     )
-    notifications = [
-        Notification(
-            tenant_id=notice.tenant_id,
-            user_id=user_id,
-            kind=notice.kind,
-            title=notice.title[:300],
-            body=notice.body,
-            ticket_id=notice.ticket_id,
-            data=notice.data or {},
-        )
+    actor, now = actor_of(session), utcnow()
+    rows = [
+        {
+            "tenant_id": notice.tenant_id,
+            "id": new_id(),
+            "user_id": user_id,
+            "kind": notice.kind.value,
+            "ticket_id": notice.ticket_id,
+            "title": notice.title[:300],
+            "body": notice.body,
+            "data": jsonable(notice.data or {}),
+            "read_at": None,
+            "created_at": now,
+            "updated_at": now,
+            "created_by": actor,
+            "updated_by": actor,
+        }
         for notice, users in wanted
         for user_id in users
         if (notice.tenant_id, user_id, notice.kind) not in muted
     ]
-    session.add_all(notifications)
-    await session.flush()
-    for notification in notifications:
-        record_change(
-            session,
-            subject_type="notification",
-            action="created",
-            tenant_id=notification.tenant_id,
-            subject_id=notification.id,
-            snapshot=notification_snapshot(notification) | {"user_id": str(notification.user_id)},
-        )
-    return notifications
+    if not rows:
+        return 0
+    await session.execute(insert(cast(Table, Notification.__table__)), rows)
+    await record_many(
+        session,
+        [
+            Change(
+                subject_type="notification",
+                action="created",
+                tenant_id=row["tenant_id"],
+                subject_id=row["id"],
+                snapshot={name: row[name] for name in _PUBLIC_FIELDS} | {"user_id": row["user_id"]},
+            )
+            for row in rows
+        ],
+    )
+    return len(rows)
 
 
 async def wants(

@@ -7,7 +7,13 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from frontdesk.core.db import Base, JSONType
@@ -152,3 +158,22 @@ class TicketSlaState(TenantOwned, Base):
     assignee_id: Mapped[UUID | None]
     group_id: Mapped[UUID | None]
     priority: Mapped[str] = mapped_column(String(10))
+
+
+class SlaRetarget(TenantOwned, Base):
+    """A ticket whose clocks must follow an edit of its policy or calendar; `id` is the ticket's.
+
+    Written by the edit (one INSERT ... SELECT, however many tickets), consumed by the worker's
+    `sla.retarget` job in batches; one row per ticket however many edits marked it.
+    """
+
+    __tablename__ = "sla_retarget"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "id"], ["ticket.tenant_id", "ticket.id"], ondelete="CASCADE"
+        ),
+        Index("ix_sla_retarget_marked", "marked_at"),
+    )
+
+    marked_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(200))

@@ -7,13 +7,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.core.repository import scoped
 from frontdesk.identity.models import (
     Contact,
     ContactEmail,
+    Group,
     GroupMember,
     GroupMemberRole,
     MemberRole,
@@ -28,7 +29,7 @@ async def policies_in_order(session: AsyncSession, tenant_id: UUID) -> list[SlaP
     return list((await session.scalars(statement)).all())
 
 
-def _stamp(model: type[SlaPolicy] | type[SlaCalendar]) -> list[Any]:
+def _stamp(model: type[SlaPolicy] | type[SlaCalendar] | type[Group]) -> list[Any]:
     mine = model.tenant_id == bindparam("tenant_id")
     return [
         select(aggregate).where(mine).scalar_subquery()
@@ -36,14 +37,51 @@ def _stamp(model: type[SlaPolicy] | type[SlaCalendar]) -> list[Any]:
     ]
 
 
-#: Built once: the statement is the same for every tenant.
-_FINGERPRINT = select(*_stamp(SlaPolicy), *_stamp(SlaCalendar))
+#: Built once: the statement is the same for every tenant. Groups count for their default
+#: policy (the group profile).
+_FINGERPRINT = select(*_stamp(SlaPolicy), *_stamp(SlaCalendar), *_stamp(Group))
+_STAMPS = _FINGERPRINT.subquery("sla_rules_stamp")
+#: A ticket's clocks and the tenant's rules fingerprint in one round trip: the stamp row is
+#: outer-joined to the clocks, so it comes back (with no clock) when the ticket has none.
+_CLOCKS_AND_STAMP = (
+    select(TicketSlaState, *_STAMPS.c)
+    .select_from(_STAMPS)
+    .outerjoin(
+        TicketSlaState,
+        and_(
+            TicketSlaState.tenant_id == bindparam("tenant_id"),
+            TicketSlaState.ticket_id == bindparam("ticket_id"),
+        ),
+    )
+    .order_by(TicketSlaState.metric)
+)
 
 
 async def rules_fingerprint(session: AsyncSession, tenant_id: UUID) -> tuple[object, ...]:
-    """Changes whenever a policy, target or calendar of the tenant is added, changed or removed."""
+    """Changes whenever a policy, target or calendar of the tenant is added, changed or
+    removed, and when a group (its default policy) is."""
     row = (await session.execute(_FINGERPRINT, {"tenant_id": tenant_id})).one()
     return tuple(row)
+
+
+async def clocks_and_fingerprint(
+    session: AsyncSession, tenant_id: UUID, ticket_id: UUID
+) -> tuple[tuple[object, ...], list[TicketSlaState]]:
+    """The ticket's clocks (by metric) and `rules_fingerprint`, read together."""
+    rows = (
+        await session.execute(_CLOCKS_AND_STAMP, {"tenant_id": tenant_id, "ticket_id": ticket_id})
+    ).all()
+    return tuple(rows[0][1:]), [row[0] for row in rows if row[0] is not None]
+
+
+async def group_policies(session: AsyncSession, tenant_id: UUID) -> dict[UUID, UUID]:
+    """Each group's default policy (group profile), for the groups that name one."""
+    rows = await session.execute(
+        select(Group.id, Group.default_sla_policy_id).where(
+            Group.tenant_id == tenant_id, Group.default_sla_policy_id.is_not(None)
+        )
+    )
+    return {group_id: policy_id for group_id, policy_id in rows.all() if policy_id is not None}
 
 
 async def targets_of(
@@ -77,13 +115,6 @@ async def states_of(
         .order_by(TicketSlaState.metric)
     )
     return list((await session.scalars(statement)).all())
-
-
-async def has_clocks(session: AsyncSession, tenant_id: UUID) -> bool:
-    found = await session.scalar(
-        select(TicketSlaState.id).where(TicketSlaState.tenant_id == tenant_id).limit(1)
-    )
-    return found is not None
 
 
 async def tag_list(session: AsyncSession, tenant_id: UUID, ticket_id: UUID) -> list[str]:

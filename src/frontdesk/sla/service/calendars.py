@@ -15,7 +15,11 @@ from frontdesk.sla.business_time import BusinessHours, CalendarError, build_week
 from frontdesk.sla.errors import CalendarInUse, InvalidCalendar
 from frontdesk.sla.models import SlaCalendar, SlaPolicy
 from frontdesk.sla.schemas import CalendarCreate, CalendarPublic, CalendarUpdate
+from frontdesk.sla.service.retarget import mark_calendar_tickets
 from frontdesk.sla.service.rules import forget_rules, holiday_dates
+
+#: What a clock's due time depends on (not the name).
+HOURS_FIELDS = ("timezone", "schedule", "holidays", "holiday_country", "holiday_subdivision")
 
 
 def calendar_snapshot(calendar: SlaCalendar) -> dict[str, Any]:
@@ -89,8 +93,8 @@ def editable_fields(calendar: SlaCalendar) -> dict[str, Any]:
 async def update_calendar(
     ctx: TenantContext, calendar: SlaCalendar, data: CalendarUpdate
 ) -> SlaCalendar:
-    """Change a calendar; running clocks keep their due times until the ticket next changes
-    or an admin recomputes it."""
+    """Change a calendar (audited, `sla_calendar.updated`); when its hours changed, the open
+    tickets on it are marked for the worker's `sla.retarget` job."""
     columns = _columns(data)
     await _ensure_name_free(ctx, data.name, except_id=calendar.id)
     before = calendar_snapshot(calendar)
@@ -98,14 +102,17 @@ async def update_calendar(
         setattr(calendar, name, value)
     await ctx.session.flush()
     forget_rules(ctx.session, ctx.tenant_id)
+    after = calendar_snapshot(calendar)
     record_update(
         ctx.session,
         subject_type="sla_calendar",
         tenant_id=ctx.tenant_id,
         subject_id=calendar.id,
         before=before,
-        after=calendar_snapshot(calendar),
+        after=after,
     )
+    if any(before.get(name) != after.get(name) for name in HOURS_FIELDS):
+        await mark_calendar_tickets(ctx.session, ctx.tenant_id, calendar.id)
     return calendar
 
 

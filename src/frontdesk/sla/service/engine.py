@@ -23,8 +23,8 @@ from frontdesk.sla.service.rules import (
     PolicyRule,
     Rules,
     choose_policy,
+    known_rules,
     rules_for,
-    tenant_has_clocks,
 )
 from frontdesk.sla.states import Threshold
 from frontdesk.tickets.models import AuthorType, StatusCategory, Ticket
@@ -37,6 +37,7 @@ RETARGET_FIELDS = frozenset(
 DONE = frozenset({StatusCategory.RESOLVED.value, StatusCategory.CLOSED.value})
 IGNORED_ACTIONS = frozenset({"purged", "marked_read"})
 NO_THRESHOLD = Threshold(percent=None, minutes=None)
+_CLOCKS_KEY = "sla_clocks"
 
 
 async def react(session: AsyncSession, event: OutboxEvent) -> None:
@@ -72,13 +73,10 @@ async def maintain(
 ) -> list[TicketSlaState]:
     """Bring the ticket's states up to date with its policy, its conversation and its status."""
     now = now or utcnow()
-    rules = await rules_for(session, ticket.tenant_id)
-    if not rules.by_id and not await tenant_has_clocks(session, ticket.tenant_id):
-        return []  # a desk without SLAs pays one query per unit of work, not one per change
-    found = {
-        state.metric: state
-        for state in await repository.states_of(session, ticket.tenant_id, ticket.id)
-    }
+    rules, clocks = await _rules_and_clocks(session, ticket)
+    if not rules.by_id and not clocks:
+        return []  # no policy to start a clock and none running: nothing to keep
+    found = {state.metric: state for state in clocks}
     if replan or (not found and (rules.ordered or rules.default or ticket.group_id)):
         rule = await choose_policy(session, rules, ticket)
         _apply_policy(session, rules, ticket, rule, found, now, audited=audited, force=force)
@@ -88,8 +86,34 @@ async def maintain(
         author_type = str(message.get("author_type"))
         _apply_message(session, rules, ticket, rule, found, author_type, now)
     _follow_status(rules, ticket, rule, found, now)
-    await refresh_summary(session, ticket, list(found.values()))
-    return list(found.values())
+    kept = sorted(found.values(), key=lambda state: state.metric)
+    await refresh_summary(session, ticket, kept)
+    preloaded: dict[UUID, list[TicketSlaState]] | None = session.info.get(_CLOCKS_KEY)
+    if preloaded is not None:
+        preloaded[ticket.id] = kept
+    return kept
+
+
+async def _rules_and_clocks(
+    session: AsyncSession, ticket: Ticket
+) -> tuple[Rules, list[TicketSlaState]]:
+    """The rules and the ticket's clocks: from the unit of work when it holds them (a sweep's
+    batch), else in one round trip with the rules' fingerprint."""
+    rules = known_rules(session, ticket.tenant_id)
+    preloaded: dict[UUID, list[TicketSlaState]] = session.info.get(_CLOCKS_KEY, {})
+    if rules is not None and ticket.id in preloaded:
+        return rules, preloaded[ticket.id]
+    fingerprint, clocks = await repository.clocks_and_fingerprint(
+        session, ticket.tenant_id, ticket.id
+    )
+    return await rules_for(session, ticket.tenant_id, fingerprint=fingerprint), clocks
+
+
+def remember_clocks(session: AsyncSession, clocks: dict[UUID, list[TicketSlaState]]) -> None:
+    """Let this unit of work's SLA reactions use these tickets' clocks (all of each ticket's,
+    as loaded by the sweep) instead of reading them again."""
+    preloaded: dict[UUID, list[TicketSlaState]] = session.info.setdefault(_CLOCKS_KEY, {})
+    preloaded.update(clocks)
 
 
 def _current_rule(rules: Rules, found: dict[str, TicketSlaState]) -> PolicyRule | None:

@@ -19,6 +19,7 @@ from frontdesk.sla.conditions import ConditionError, normalize
 from frontdesk.sla.errors import InvalidPolicy
 from frontdesk.sla.models import SlaCalendar, SlaPolicy, SlaTarget, TicketSlaState
 from frontdesk.sla.schemas import PolicyCreate, PolicyPublic, PolicyUpdate, TargetPublic
+from frontdesk.sla.service.retarget import mark_policy_tickets
 from frontdesk.sla.service.rules import forget_rules
 
 
@@ -177,6 +178,8 @@ async def editable_fields(ctx: TenantContext, policy: SlaPolicy) -> dict[str, An
 
 
 async def update_policy(ctx: TenantContext, policy: SlaPolicy, data: PolicyUpdate) -> SlaPolicy:
+    """Change a policy and its targets (audited, `sla_policy.updated`); the open tickets it
+    may move are marked for the worker's `sla.retarget` job."""
     columns = await _check(ctx, data)
     await _ensure_name_free(ctx, data.name, except_id=policy.id)
     before = (await policy_public(ctx, policy)).model_dump(mode="json")
@@ -199,6 +202,8 @@ async def update_policy(ctx: TenantContext, policy: SlaPolicy, data: PolicyUpdat
         before=before,
         after=after,
     )
+    changed = {name for name in after if before.get(name) != after.get(name)}
+    await mark_policy_tickets(ctx.session, ctx.tenant_id, policy.id, changed)
     return policy
 
 

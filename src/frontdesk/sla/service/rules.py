@@ -9,7 +9,6 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.identity.models import Group
 from frontdesk.sla import repository
 from frontdesk.sla.business_time import BusinessHours, always_open, build_week
 from frontdesk.sla.conditions import matches
@@ -20,7 +19,6 @@ from frontdesk.tickets.models import StatusCategory, Ticket
 ALWAYS_OPEN = always_open()
 DEFAULT_PAUSE = frozenset({StatusCategory.PENDING.value, StatusCategory.ON_HOLD.value})
 _RULES_KEY = "sla_rules"
-_CLOCKS_KEY = "sla_has_clocks"
 _HOURS_CACHE: dict[tuple[UUID, int], BusinessHours] = {}
 _PROCESS_RULES: dict[UUID, tuple[tuple[object, ...], Rules]] = {}
 
@@ -50,6 +48,8 @@ class Rules:
     default: PolicyRule | None
     hours_by_calendar: dict[UUID, BusinessHours]
     fields_used: frozenset[str] = field(default_factory=frozenset)
+    #: group id -> its default policy (group profile)
+    group_policies: dict[UUID, UUID] = field(default_factory=dict)
 
     def hours(self, calendar_id: UUID | None) -> BusinessHours:
         if calendar_id is None:
@@ -84,17 +84,27 @@ def hours_of(calendar: SlaCalendar) -> BusinessHours:
     return found
 
 
-async def rules_for(session: AsyncSession, tenant_id: UUID) -> Rules:
+def known_rules(session: AsyncSession, tenant_id: UUID) -> Rules | None:
+    """The tenant's rules if this unit of work has them already."""
+    cache: dict[UUID, Rules] = session.info.get(_RULES_KEY, {})
+    return cache.get(tenant_id)
+
+
+async def rules_for(
+    session: AsyncSession, tenant_id: UUID, *, fingerprint: tuple[object, ...] | None = None
+) -> Rules:
     """The tenant's rules, once per unit of work.
 
-    Kept per process between units of work too, behind a fingerprint of the tenant's policies
-    and calendars (counts and latest `updated_at`; a target change moves its policy's): one
-    small query instead of three, and another process's edit is seen at once.
+    Kept per process between units of work too, behind a fingerprint of the tenant's policies,
+    calendars and groups (counts, latest `updated_at`, sum of versions; a target change moves
+    its policy's): one small query instead of four (or none when the caller read the
+    `fingerprint` with something else), and another process's edit is seen at once.
     """
     cache: dict[UUID, Rules] = session.info.setdefault(_RULES_KEY, {})
     if tenant_id in cache:
         return cache[tenant_id]
-    fingerprint = await repository.rules_fingerprint(session, tenant_id)
+    if fingerprint is None:
+        fingerprint = await repository.rules_fingerprint(session, tenant_id)
     kept = _PROCESS_RULES.get(tenant_id)
     if kept is not None and kept[0] == fingerprint:
         rules = kept[1]
@@ -107,18 +117,8 @@ async def rules_for(session: AsyncSession, tenant_id: UUID) -> Rules:
     return rules
 
 
-async def tenant_has_clocks(session: AsyncSession, tenant_id: UUID) -> bool:
-    """Whether any ticket of the tenant has an SLA clock, asked once per unit of work (a
-    tenant without policies gets no new clocks; `forget_rules` asks again)."""
-    known: dict[UUID, bool] = session.info.setdefault(_CLOCKS_KEY, {})
-    if tenant_id not in known:
-        known[tenant_id] = await repository.has_clocks(session, tenant_id)
-    return known[tenant_id]
-
-
 def forget_rules(session: AsyncSession, tenant_id: UUID) -> None:
     session.info.get(_RULES_KEY, {}).pop(tenant_id, None)
-    session.info.get(_CLOCKS_KEY, {}).pop(tenant_id, None)
     _PROCESS_RULES.pop(tenant_id, None)
 
 
@@ -152,6 +152,7 @@ async def _load(session: AsyncSession, tenant_id: UUID) -> Rules:
         default=by_id[default.id] if default else None,
         hours_by_calendar=hours,
         fields_used=frozenset(used),
+        group_policies=await repository.group_policies(session, tenant_id),
     )
 
 
@@ -204,10 +205,8 @@ async def choose_policy(session: AsyncSession, rules: Rules, ticket: Ticket) -> 
         for rule in rules.ordered:
             if matches(rule.conditions, facts):
                 return rule
-    if ticket.group_id is not None:
-        group = await session.get(Group, (ticket.tenant_id, ticket.group_id))
-        if group is not None and group.default_sla_policy_id is not None:
-            chosen = rules.by_id.get(group.default_sla_policy_id)
-            if chosen is not None and chosen.active:
-                return chosen
+    if ticket.group_id is not None and ticket.group_id in rules.group_policies:
+        chosen = rules.by_id.get(rules.group_policies[ticket.group_id])
+        if chosen is not None and chosen.active:
+            return chosen
     return rules.default

@@ -13,13 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from frontdesk.core.clock import utcnow
 from frontdesk.core.db import transaction
-from frontdesk.core.events import emit
+from frontdesk.core.events import emit_many, event_row
 from frontdesk.identity.models import GroupMember, GroupMemberRole, MemberRole, Membership
 from frontdesk.notifications.kinds import NotificationKind
 from frontdesk.notifications.service import Notice, notify_many
 from frontdesk.sla import repository, states
 from frontdesk.sla.models import NotifyRole, SlaStatus, TicketSlaState
-from frontdesk.sla.service.engine import write_summaries
+from frontdesk.sla.service.engine import remember_clocks, write_summaries
 from frontdesk.sla.service.rules import PolicyRule, Rules, rules_for
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import ParticipantRole, Ticket, TicketParticipant
@@ -68,6 +68,7 @@ class Batch:
     leads: dict[UUID, list[UUID]]
     followers: dict[UUID, list[UUID]]
     notices: list[Notice] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
     escalations: list[tuple[Ticket, TicketSlaState, PolicyRule]] = field(default_factory=list)
 
 
@@ -82,7 +83,10 @@ async def announce_all(session: AsyncSession, claimed: list[TicketSlaState], now
             if await _announce(session, batch, state, now):
                 changed.add(state.ticket_id)
     await _write_summaries(session, batch, changed)
+    await emit_many(session, batch.events)
     await notify_many(session, batch.notices)
+    # The escalations' ticket changes re-run the SLA engine: it finds the clocks here.
+    remember_clocks(session, batch.clocks)
     for ticket, state, rule in batch.escalations:
         await _escalate(session, batch, ticket, state, rule)
 
@@ -185,13 +189,15 @@ def _tell(
     tenant = batch.tenants.get(ticket.tenant_id)
     prefix = tenant.ticket_prefix if tenant else "T"
     snapshot = _snapshot(ticket, state, prefix)
-    emit(
-        session,
-        subject_type="sla",
-        action=what,
-        tenant_id=ticket.tenant_id,
-        subject_id=state.id,
-        snapshot=snapshot,
+    batch.events.append(
+        event_row(
+            session,
+            subject_type="sla",
+            action=what,
+            tenant_id=ticket.tenant_id,
+            subject_id=state.id,
+            snapshot=snapshot,
+        )
     )
     breached = what == "breached"
     roles = (rule.notify_breach if breached else rule.notify_at_risk) if rule else ()
