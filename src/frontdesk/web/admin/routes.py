@@ -28,7 +28,7 @@ from frontdesk.tickets.models import StatusCategory
 from frontdesk.tickets.schemas import CategoryCreate, StatusCreate
 from frontdesk.tickets.service import categories, statuses
 from frontdesk.web import forms
-from frontdesk.web.admin import queries, sla_pages
+from frontdesk.web.admin import mail_pages, queries, sla_pages
 from frontdesk.web.admin.frame import Admins, back, page, validated
 from frontdesk.web.auth import ConsoleUser
 from frontdesk.web.portal.branding import brand_of, update_branding
@@ -318,3 +318,4 @@ async def save_portal(request: Request, form: forms.PageForm, ctx: Admins) -> Re
 
 # The SLA and mail sections live in their own modules, under the same prefix.
 router.include_router(sla_pages.router)
+router.include_router(mail_pages.router)
