@@ -119,13 +119,15 @@ async def test_imap_channel_create_edit_delete(client: httpx.AsyncClient, world:
     created = await client.post(CHANNELS, data=imap_form(csrf))
     assert created.status_code == 303, created.text
     (channel,) = await _channels(client, world)
-    assert channel["mode"] == "imap" and channel["imap"]["has_password"] is True
+    assert channel["mode"] == "imap"
+    assert channel["imap"]["has_password"] is True
     assert (channel["imap"]["port"], channel["imap"]["security"]) == (1143, "starttls")
     assert (channel["default_priority"], channel["non_participant_policy"]) == (
         "high",
         "internal_note",
     )
-    assert channel["auto_acknowledge"] is False and channel["add_cc_participants"] is True
+    assert channel["auto_acknowledge"] is False
+    assert channel["add_cc_participants"] is True
 
     page = await client.get(f"{CHANNELS}/{channel['id']}")
     assert page.status_code == 200
@@ -139,7 +141,8 @@ async def test_imap_channel_create_edit_delete(client: httpx.AsyncClient, world:
     )
     assert edited.status_code == 303, edited.text
     (channel,) = await _channels(client, world)
-    assert channel["default_priority"] == "low" and channel["auto_acknowledge"] is True
+    assert channel["default_priority"] == "low"
+    assert channel["auto_acknowledge"] is True
     assert channel["imap"]["has_password"] is True
 
     deactivated = await client.post(
@@ -165,10 +168,12 @@ async def test_push_url_is_shown_once_and_can_be_rotated(
     first = created.text.split("data-secret>", 1)[1].split("<", 1)[0]
     assert "/api/v1/email/inbound/fdm_" in first
     (channel,) = await _channels(client, world)
-    assert channel["mode"] == "push" and channel["imap"] is None
+    assert channel["mode"] == "push"
+    assert channel["imap"] is None
     for path in (CHANNELS, f"{CHANNELS}/{channel['id']}"):
         again = await client.get(path)
-        assert "data-secret" not in again.text and first not in again.text
+        assert "data-secret" not in again.text
+        assert first not in again.text
 
     rotated = await client.post(f"{CHANNELS}/{channel['id']}/rotate", data={"csrf_token": csrf})
     assert rotated.status_code == 200
@@ -192,7 +197,8 @@ async def test_an_imap_channel_has_no_push_url_to_rotate(
     await client.post(CHANNELS, data=imap_form(csrf))
     (channel,) = await _channels(client, world)
     refused = await client.post(f"{CHANNELS}/{channel['id']}/rotate", data={"csrf_token": csrf})
-    assert refused.status_code == 422 and "only a push channel" in refused.text
+    assert refused.status_code == 422
+    assert "only a push channel" in refused.text
 
 
 @pytest.mark.parametrize(
@@ -213,7 +219,8 @@ async def test_a_bad_channel_is_shown_again_with_its_error(
     csrf = await csrf_for(client, CHANNELS)
     response = await client.post(CHANNELS, data=imap_form(csrf, **changes))
     assert response.status_code == 422, response.text
-    assert 'role="alert"' in response.text and field in response.text
+    assert 'role="alert"' in response.text
+    assert field in response.text
     assert "hunter2" not in response.text  # a typed password is not echoed either
     assert 'value="Support"' in response.text
     assert await _channels(client, world) == []
@@ -229,7 +236,8 @@ async def test_a_refused_edit_keeps_the_channel(client: httpx.AsyncClient, world
         data=imap_form(csrf, name="Renamed", imap_port="0", imap_password="new-secret"),
     )
     assert refused.status_code == 422
-    assert "imap.port" in refused.text and "new-secret" not in refused.text
+    assert "imap.port" in refused.text
+    assert "new-secret" not in refused.text
     assert await _channels(client, world) == [before]
 
 
@@ -241,7 +249,8 @@ async def test_outbound_queue_and_retry(
     await _mail(sessionmaker, world.b.id, "failed", 3)
     await sign_in(client, world.a["owner"].email)
     page = await client.get(OUTBOUND)
-    assert "person1@example.test" in page.text and "person2@example.test" in page.text
+    assert "person1@example.test" in page.text
+    assert "person2@example.test" in page.text
     assert "person3@example.test" not in page.text  # another desk's mail
     assert "550 mailbox unavailable" in page.text
     only_failed = await client.get(f"{OUTBOUND}?status=failed")
@@ -254,6 +263,7 @@ async def test_outbound_queue_and_retry(
     assert (mail.json()["status"], mail.json()["attempts"]) == ("pending", 0)
 
     refused = await client.post(f"{OUTBOUND}/{sent.id}/retry", data={"csrf_token": csrf})
-    assert refused.status_code == 409 and "the mail is sent" in refused.text
+    assert refused.status_code == 409
+    assert "the mail is sent" in refused.text
     forged = await client.post(f"{OUTBOUND}/{failed.id}/retry", data={"csrf_token": "x"})
     assert forged.status_code == 403
