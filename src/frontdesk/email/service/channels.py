@@ -231,6 +231,25 @@ async def delete_channel(ctx: TenantContext, channel: InboundChannel) -> None:
     )
 
 
+async def rotate_push_url(ctx: TenantContext, channel: InboundChannel) -> str:
+    """Give a push channel a new secret URL, returned here only; the old one stops working at
+    once. Audited, emits `inbound_channel.push_url_rotated` (without the secret)."""
+    if channel.mode != ChannelMode.PUSH.value:
+        raise ValidationFailed("only a push channel has a secret URL", field="mode")
+    secret = new_secret_token("fdm_")
+    channel.push_secret_digest = digest_token(secret)
+    await ctx.session.flush()
+    record_change(
+        ctx.session,
+        subject_type="inbound_channel",
+        action="push_url_rotated",
+        tenant_id=ctx.tenant_id,
+        subject_id=channel.id,
+        snapshot=channel_public(channel).model_dump(mode="json"),
+    )
+    return push_url(secret)
+
+
 async def channel_by_push_secret(session: AsyncSession, secret: str) -> InboundChannel | None:
     """The active push channel of a secret URL (looked up by digest, across tenants)."""
     return await session.scalar(

@@ -19,6 +19,7 @@ from frontdesk.identity.models import (
 )
 from frontdesk.identity.schemas import ContactPublic, MemberPublic, OrganizationPublic
 from frontdesk.identity.service import contacts, members, organizations
+from frontdesk.sla.models import SlaCalendar
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import Ticket
 
@@ -67,6 +68,11 @@ async def all_organizations(ctx: TenantContext) -> list[OrganizationPublic]:
         )
     )
     return await organizations.publics(ctx, found)
+
+
+async def sla_calendars(ctx: TenantContext) -> list[SlaCalendar]:
+    statement = scoped(SlaCalendar, ctx.tenant_id).order_by(SlaCalendar.name)
+    return list(await ctx.session.scalars(statement.limit(LIST_LIMIT)))
 
 
 async def tenants_with_counts(session: AsyncSession) -> list[tuple[Tenant, int, int, int]]:

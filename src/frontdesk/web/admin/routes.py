@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from frontdesk.core.patch import validation_problem
 from frontdesk.core.storage import BlobStore
-from frontdesk.identity.context import TenantContext
 from frontdesk.identity.models import AssignmentStrategy, GroupMemberRole, MemberRole
-from frontdesk.identity.policy import Action
 from frontdesk.identity.schemas import (
     ContactCreate,
     GroupCreate,
@@ -30,66 +28,26 @@ from frontdesk.tickets.models import StatusCategory
 from frontdesk.tickets.schemas import CategoryCreate, StatusCreate
 from frontdesk.tickets.service import categories, statuses
 from frontdesk.web import forms
-from frontdesk.web.admin import queries
-from frontdesk.web.auth import ConsoleUser, page_permits
-from frontdesk.web.console.frame import console_frame
+from frontdesk.web.admin import mail_pages, queries, sla_pages
+from frontdesk.web.admin.frame import Admins, back, page, validated
+from frontdesk.web.auth import ConsoleUser
 from frontdesk.web.portal.branding import brand_of, update_branding
-from frontdesk.web.templating import render
 
 router = APIRouter(prefix="/app/{tenant}/admin", include_in_schema=False)
-
-Admins = Annotated[TenantContext, page_permits(Action.MEMBER_MANAGE)]
-SECTIONS = [
-    ("members", "Members"),
-    ("groups", "Groups"),
-    ("customers", "Contacts & organizations"),
-    ("statuses", "Statuses & categories"),
-    ("tokens", "API tokens"),
-    ("portal", "Portal"),
-]
-ADMIN_NOTICES = {"saved": "Saved.", "revoked": "Token revoked.", "removed": "Removed."}
-
-
-def _back(ctx: TenantContext, section: str, notice: str = "saved") -> RedirectResponse:
-    return RedirectResponse(
-        f"/app/{ctx.tenant.slug}/admin/{section}?notice={notice}", status_code=303
-    )
-
-
-async def _page(
-    request: Request, ctx: TenantContext, viewer: ConsoleUser, section: str, **context: Any
-) -> HTMLResponse:
-    frame = await console_frame(ctx, viewer)
-    frame["notice"] = ADMIN_NOTICES.get(request.query_params.get("notice", ""))
-    return render(
-        request,
-        f"admin/{section}.html",
-        **frame,
-        sections=SECTIONS,
-        section_key=section,
-        title=dict(SECTIONS)[section],
-        **context,
-    )
-
-
-def _validated(model: type[Any], **values: Any) -> Any:
-    try:
-        return model(**values)
-    except ValidationError as exc:
-        raise validation_problem(exc) from exc
 
 
 @router.get("")
 async def admin_home(ctx: Admins) -> Response:
-    return _back(ctx, "members", "")
+    return back(ctx, "members", "")
 
 
 @router.get("/members")
 async def members_page(request: Request, ctx: Admins, viewer: ConsoleUser) -> HTMLResponse:
-    return await _page(
+    return await page(
         request,
         ctx,
         viewer,
+        "admin/members.html",
         "members",
         members=await queries.tenant_members(ctx),
         roles=list(MemberRole),
@@ -98,7 +56,7 @@ async def members_page(request: Request, ctx: Admins, viewer: ConsoleUser) -> HT
 
 @router.post("/members")
 async def add_member(form: forms.PageForm, ctx: Admins) -> Response:
-    data = _validated(
+    data = validated(
         MemberCreate,
         email=forms.text(form, "email", required=True, max_length=320),
         role=forms.text(form, "role", required=True, max_length=20),
@@ -106,28 +64,29 @@ async def add_member(form: forms.PageForm, ctx: Admins) -> Response:
         password=forms.text(form, "password", max_length=200) or None,
     )
     await members.add_member(ctx, data)
-    return _back(ctx, "members")
+    return back(ctx, "members")
 
 
 @router.post("/members/{member_id}/role")
 async def change_role(form: forms.PageForm, member_id: UUID, ctx: Admins) -> Response:
-    data = _validated(MemberUpdate, role=forms.text(form, "role", required=True, max_length=20))
+    data = validated(MemberUpdate, role=forms.text(form, "role", required=True, max_length=20))
     await members.change_role(ctx, member_id, data)
-    return _back(ctx, "members")
+    return back(ctx, "members")
 
 
 @router.post("/members/{member_id}/remove")
 async def remove_member(member_id: UUID, ctx: Admins) -> Response:
     await members.remove_member(ctx, member_id)
-    return _back(ctx, "members", "removed")
+    return back(ctx, "members", "removed")
 
 
 @router.get("/groups")
 async def groups_page(request: Request, ctx: Admins, viewer: ConsoleUser) -> HTMLResponse:
-    return await _page(
+    return await page(
         request,
         ctx,
         viewer,
+        "admin/groups.html",
         "groups",
         all_groups=await queries.all_groups(ctx),
         group_members=await queries.members_by_group(ctx),
@@ -139,14 +98,14 @@ async def groups_page(request: Request, ctx: Admins, viewer: ConsoleUser) -> HTM
 
 @router.post("/groups")
 async def create_group(form: forms.PageForm, ctx: Admins) -> Response:
-    data = _validated(
+    data = validated(
         GroupCreate,
         name=forms.text(form, "name", required=True, max_length=200),
         assignment_strategy=forms.text(form, "assignment_strategy", max_length=20)
         or AssignmentStrategy.QUEUE_ONLY.value,
     )
     await groups.create_group(ctx, data)
-    return _back(ctx, "groups")
+    return back(ctx, "groups")
 
 
 @router.post("/groups/{group_id}/strategy")
@@ -161,26 +120,26 @@ async def set_strategy(form: forms.PageForm, group_id: UUID, ctx: Admins) -> Res
     except ValidationError as exc:
         raise validation_problem(exc) from exc
     await groups.update_group(ctx, group, data)
-    return _back(ctx, "groups")
+    return back(ctx, "groups")
 
 
 @router.post("/groups/{group_id}/members")
 async def add_group_member(form: forms.PageForm, group_id: UUID, ctx: Admins) -> Response:
     group = await groups.get_group(ctx, group_id)
-    data = _validated(
+    data = validated(
         GroupMemberCreate,
         user_id=forms.text(form, "user_id", required=True, max_length=40),
         role=forms.text(form, "role", max_length=10) or GroupMemberRole.AGENT.value,
     )
     await groups.add_group_member(ctx, group, data)
-    return _back(ctx, "groups")
+    return back(ctx, "groups")
 
 
 @router.post("/groups/{group_id}/members/{member_id}/remove")
 async def remove_group_member(group_id: UUID, member_id: UUID, ctx: Admins) -> Response:
     group = await groups.get_group(ctx, group_id)
     await groups.remove_group_member(ctx, group, member_id)
-    return _back(ctx, "groups", "removed")
+    return back(ctx, "groups", "removed")
 
 
 @router.get("/customers")
@@ -191,10 +150,11 @@ async def customers_page(
     q: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
     orgs = await queries.all_organizations(ctx)
-    return await _page(
+    return await page(
         request,
         ctx,
         viewer,
+        "admin/customers.html",
         "customers",
         contacts=await queries.some_contacts(ctx, q),
         organizations=orgs,
@@ -205,7 +165,7 @@ async def customers_page(
 
 @router.post("/contacts")
 async def create_contact(form: forms.PageForm, ctx: Admins) -> Response:
-    data = _validated(
+    data = validated(
         ContactCreate,
         name=forms.text(form, "name", required=True, max_length=200),
         emails=[forms.text(form, "email", required=True, max_length=320)],
@@ -213,7 +173,7 @@ async def create_contact(form: forms.PageForm, ctx: Admins) -> Response:
         password=forms.text(form, "password", max_length=200) or None,
     )
     await contacts.create_contact(ctx.session, ctx.tenant_id, data)
-    return _back(ctx, "customers")
+    return back(ctx, "customers")
 
 
 @router.post("/organizations")
@@ -221,21 +181,22 @@ async def create_organization(form: forms.PageForm, ctx: Admins) -> Response:
     domains = [
         d.strip() for d in forms.text(form, "domains", max_length=2000).split(",") if d.strip()
     ]
-    data = _validated(
+    data = validated(
         OrganizationCreate,
         name=forms.text(form, "name", required=True, max_length=200),
         domains=domains,
     )
     await organizations.create_organization(ctx, data)
-    return _back(ctx, "customers")
+    return back(ctx, "customers")
 
 
 @router.get("/statuses")
 async def statuses_page(request: Request, ctx: Admins, viewer: ConsoleUser) -> HTMLResponse:
-    return await _page(
+    return await page(
         request,
         ctx,
         viewer,
+        "admin/statuses.html",
         "statuses",
         statuses=await statuses.list_statuses(ctx.session, ctx.tenant_id),
         categories=await categories.list_categories(ctx.session, ctx.tenant_id),
@@ -245,32 +206,41 @@ async def statuses_page(request: Request, ctx: Admins, viewer: ConsoleUser) -> H
 
 @router.post("/statuses")
 async def create_status(form: forms.PageForm, ctx: Admins) -> Response:
-    data = _validated(
+    data = validated(
         StatusCreate,
         key=forms.text(form, "key", required=True, max_length=60),
         label=forms.text(form, "label", required=True, max_length=120),
         category=forms.text(form, "category", required=True, max_length=20),
     )
     await statuses.create_status(ctx.session, ctx.tenant_id, data)
-    return _back(ctx, "statuses")
+    return back(ctx, "statuses")
 
 
 @router.post("/categories")
 async def create_category(form: forms.PageForm, ctx: Admins) -> Response:
-    data = _validated(
+    data = validated(
         CategoryCreate,
         name=forms.text(form, "name", required=True, max_length=120),
         parent_id=forms.optional_uuid(form, "parent_id"),
     )
     await categories.create_category(ctx.session, ctx.tenant_id, data)
-    return _back(ctx, "statuses")
+    return back(ctx, "statuses")
 
 
 @router.get("/tokens")
 async def tokens_page(request: Request, ctx: Admins, viewer: ConsoleUser) -> HTMLResponse:
     found = await tokens.list_tokens(ctx.session, tenant_id=ctx.tenant_id, user_id=None)
     people = {m.user_id: m.display_name for m in await queries.tenant_members(ctx)}
-    return await _page(request, ctx, viewer, "tokens", tokens=found, people=people, secret=None)
+    return await page(
+        request,
+        ctx,
+        viewer,
+        "admin/tokens.html",
+        "tokens",
+        tokens=found,
+        people=people,
+        secret=None,
+    )
 
 
 @router.post("/tokens")
@@ -287,21 +257,31 @@ async def create_token(
     )
     found = await tokens.list_tokens(ctx.session, tenant_id=ctx.tenant_id, user_id=None)
     people = {m.user_id: m.display_name for m in await queries.tenant_members(ctx)}
-    return await _page(request, ctx, viewer, "tokens", tokens=found, people=people, secret=secret)
+    return await page(
+        request,
+        ctx,
+        viewer,
+        "admin/tokens.html",
+        "tokens",
+        tokens=found,
+        people=people,
+        secret=secret,
+    )
 
 
 @router.post("/tokens/{token_id}/revoke")
 async def revoke_token(token_id: UUID, ctx: Admins) -> Response:
     await tokens.revoke_token(ctx.session, token_id=token_id, tenant_id=ctx.tenant_id, user_id=None)
-    return _back(ctx, "tokens", "revoked")
+    return back(ctx, "tokens", "revoked")
 
 
 @router.get("/portal")
 async def portal_page(request: Request, ctx: Admins, viewer: ConsoleUser) -> HTMLResponse:
-    return await _page(
+    return await page(
         request,
         ctx,
         viewer,
+        "admin/portal.html",
         "portal",
         brand=await brand_of(ctx.session, ctx.tenant),
         settings=ctx.tenant.settings,
@@ -331,6 +311,11 @@ async def save_portal(request: Request, form: forms.PageForm, ctx: Admins) -> Re
         "portal_allows_anonymous_submission": form.get("allow_anonymous") == "on",
         "contacts_see_organization_tickets": form.get("organization_tickets") == "on",
     }
-    update = _validated(TenantUpdate, **fields)
+    update = validated(TenantUpdate, **fields)
     await tenancy.update_tenant(ctx.session, ctx.tenant, update)
-    return _back(ctx, "portal")
+    return back(ctx, "portal")
+
+
+# The SLA and mail sections live in their own modules, under the same prefix.
+router.include_router(sla_pages.router)
+router.include_router(mail_pages.router)
