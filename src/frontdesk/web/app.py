@@ -21,6 +21,7 @@ from frontdesk.core.migrations import is_current
 from frontdesk.core.patch import PATCH_MODELS
 from frontdesk.core.storage import LocalBlobStore
 from frontdesk.email import routes as email_routes
+from frontdesk.email.service.sign_in_links import OutboundSignInLinks
 from frontdesk.identity.routes import auth, contacts, groups, members, organizations, tokens
 from frontdesk.notifications import routes as notification_routes
 from frontdesk.sla import routes as sla_routes
@@ -161,6 +162,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     # A deployment with a virus scanner replaces this before serving.
     app.state.scanner = SkippingScanner()
+    # Portal sign-in links go by mail; without an SMTP server they could never arrive.
+    app.state.sign_in_link_sender = OutboundSignInLinks(settings) if settings.smtp_url else None
     install_problem_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)
