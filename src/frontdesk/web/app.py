@@ -34,6 +34,7 @@ from frontdesk.tickets.service.attachments import SkippingScanner
 from frontdesk.web.admin import platform as platform_pages
 from frontdesk.web.admin import routes as admin_pages
 from frontdesk.web.console import live as console_live
+from frontdesk.web.console import notifications as console_notifications
 from frontdesk.web.console import routes as console_routes
 from frontdesk.web.console import ticket_routes as console_ticket_routes
 from frontdesk.web.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -71,6 +72,7 @@ PAGE_ROUTERS = [
     console_routes.router,
     admin_pages.router,
     console_live.router,
+    console_notifications.router,
     console_ticket_routes.router,
     portal_assets.router,
     portal_routes.router,
