@@ -9,8 +9,10 @@ of the main pages are covered on the way; screenshots land in tests/e2e/artifact
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import httpx
 from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, Page, expect
 
@@ -141,3 +143,43 @@ async def test_contact_is_refused_at_app(browser: Browser, server: Server) -> No
     assert response.status == 403
     await expect(page.get_by_role("heading", level=1)).to_contain_text("customers use the portal")
     await _accessible(page, "refusal page")
+
+
+async def test_the_bell_rings_live_and_the_inbox_marks_read(
+    browser: Browser, server: Server, artifacts: Path
+) -> None:
+    world = server.world
+    agent = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+    await _sign_in(agent, f"{server.url}/app/login", world.a["agent"].email)
+    # Start from a quiet bell (earlier tests may have left notices), on the ticket list.
+    async with httpx.AsyncClient(base_url=server.url) as api:
+        read = await api.post(
+            "/api/v1/tenants/acme/notifications/read-all", headers=world.a["agent"].auth
+        )
+        assert read.status_code == 200, read.text
+    await agent.goto(f"{server.url}/app/acme/tickets?view=open")
+    bell = agent.locator("[data-unread-count]")
+    await expect(bell).to_be_hidden()
+    async with httpx.AsyncClient(base_url=server.url) as api:
+        created = await api.post(
+            "/api/v1/tenants/acme/tickets",
+            json={"subject": "VPN drops every hour", "requester": {"email": "vpn@example.org"}},
+            headers=world.a["owner"].auth,
+        )
+        assert created.status_code == 201, created.text
+        assigned = await api.patch(
+            f"/api/v1/tenants/acme/tickets/{created.json()['id']}",
+            json={"assignee_id": str(world.a["agent"].user_id)},
+            headers=world.a["owner"].auth,
+        )
+        assert assigned.status_code == 200, assigned.text
+    # The worker files the notification; the live stream moves the bell without a reload.
+    await expect(bell).to_be_visible(timeout=WAIT_MS)
+    await agent.get_by_role("link", name="Notifications").click()
+    await expect(agent.locator("[data-unread-count]")).to_have_text("1")
+    await expect(agent.get_by_role("link", name=re.compile("VPN drops every hour"))).to_be_visible()
+    await _accessible(agent, "notifications")
+    await agent.screenshot(path=artifacts / "notifications.png", full_page=True)
+    await agent.get_by_role("button", name="Mark all read").click()
+    await expect(agent.get_by_role("status")).to_have_text("All notifications marked as read.")
+    await expect(bell).to_be_hidden()

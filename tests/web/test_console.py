@@ -197,3 +197,22 @@ async def test_light_agent_writes_notes_only(client: httpx.AsyncClient, world: W
         f"/api/v1/tenants/acme/tickets/{ticket['id']}/messages", headers=world.a["agent"].auth
     )
     assert [m["is_internal"] for m in messages.json()["items"]] == [True]
+
+
+async def test_recently_resolved_counts_and_lists_what_was_solved_this_week(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    solved = await _ticket(client, world, "Solved this week")
+    await _ticket(client, world, "Still open")
+    response = await client.patch(
+        f"/api/v1/tenants/acme/tickets/{solved['id']}",
+        json={"status": "resolved"},
+        headers=world.a["agent"].auth,
+    )
+    assert response.status_code == 200, response.text
+    await sign_in(client, world.a["agent"].email)
+    page = await client.get("/app/acme/tickets?view=resolved")
+    assert 'data-count="resolved">1<' in page.text
+    assert 'data-count="open">1<' in page.text
+    assert "Solved this week" in page.text
+    assert "Still open" not in page.text

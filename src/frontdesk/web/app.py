@@ -21,6 +21,7 @@ from frontdesk.core.migrations import is_current
 from frontdesk.core.patch import PATCH_MODELS
 from frontdesk.core.storage import LocalBlobStore
 from frontdesk.email import routes as email_routes
+from frontdesk.email.service.sign_in_links import OutboundSignInLinks
 from frontdesk.identity.routes import auth, contacts, groups, members, organizations, tokens
 from frontdesk.notifications import routes as notification_routes
 from frontdesk.sla import routes as sla_routes
@@ -33,6 +34,7 @@ from frontdesk.tickets.service.attachments import SkippingScanner
 from frontdesk.web.admin import platform as platform_pages
 from frontdesk.web.admin import routes as admin_pages
 from frontdesk.web.console import live as console_live
+from frontdesk.web.console import notifications as console_notifications
 from frontdesk.web.console import routes as console_routes
 from frontdesk.web.console import ticket_routes as console_ticket_routes
 from frontdesk.web.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -70,6 +72,7 @@ PAGE_ROUTERS = [
     console_routes.router,
     admin_pages.router,
     console_live.router,
+    console_notifications.router,
     console_ticket_routes.router,
     portal_assets.router,
     portal_routes.router,
@@ -161,6 +164,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     # A deployment with a virus scanner replaces this before serving.
     app.state.scanner = SkippingScanner()
+    # Portal sign-in links go by mail; without an SMTP server they could never arrive.
+    app.state.sign_in_link_sender = OutboundSignInLinks(settings) if settings.smtp_url else None
     install_problem_handlers(app)
     for router in API_ROUTERS:
         app.include_router(router, responses=PROBLEM_RESPONSES)

@@ -6,6 +6,7 @@ from typing import Any
 
 from frontdesk.identity.context import TenantContext
 from frontdesk.identity.policy import Action, can
+from frontdesk.notifications.repository import unread_count
 from frontdesk.web.auth import PageUser
 from frontdesk.web.console.live import tenant_mark
 from frontdesk.web.console.views import groups_of_tenant, views_with_counts
@@ -40,4 +41,6 @@ async def console_frame(
         "can": lambda action: can(ctx.role, Action(action)),
         "section": "console",
         "tenant_mark": await tenant_mark(ctx.session, ctx.tenant_id),
+        # The bell: one COUNT on the (tenant, user, read_at) index.
+        "unread_notifications": await unread_count(ctx.session, ctx.tenant_id, ctx.user_id),
     }

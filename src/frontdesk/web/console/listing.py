@@ -16,6 +16,7 @@ from frontdesk.tickets.repository import visible_tickets
 from frontdesk.tickets.schemas import TicketPublic
 from frontdesk.tickets.service.views import staff_views
 from frontdesk.web.console.names import contact_names, group_names, user_names
+from frontdesk.web.console.sla import SlaBadge, sla_badge
 from frontdesk.web.console.views import view_condition
 
 PAGE_SIZE = 50
@@ -24,7 +25,7 @@ DUE_SOON_SECONDS = 4 * 3600
 
 @dataclass(frozen=True)
 class Due:
-    """The badge of a ticket's due time; the SLA state replaces it once it exists."""
+    """The badge of a ticket's own due date, shown when no SLA clock runs."""
 
     at: datetime
     overdue: bool
@@ -38,6 +39,7 @@ class Row:
     assignee: str
     group: str
     due: Due | None
+    sla: SlaBadge | None
 
 
 @dataclass
@@ -46,6 +48,8 @@ class ListQuery:
     q: str = ""
     status: list[str] = field(default_factory=list)
     priority: list[Priority] = field(default_factory=list)
+    #: "breached" or "at_risk" narrows the list to tickets in that SLA state.
+    sla: str = ""
     sort: str = "-updated"
     cursor: str | None = None
 
@@ -66,7 +70,13 @@ def due_badge(due_at: datetime | None, now: datetime) -> Due | None:
 async def list_rows(ctx: TenantContext, query: ListQuery, groups: list[Group]) -> ListPage:
     """One page of the list in six queries, whatever its length."""
     statement = visible_tickets(ctx).where(view_condition(ctx, query.view))
-    filters = TicketFilters(status=query.status, priority=query.priority, q=query.q or None)
+    filters = TicketFilters(
+        status=query.status,
+        priority=query.priority,
+        q=query.q or None,
+        sla_breached=True if query.sla == "breached" else None,
+        sla_at_risk=True if query.sla == "at_risk" else None,
+    )
     statement = apply_filters(ctx, statement, filters)
     page = await paginate(
         ctx.session,
@@ -82,15 +92,15 @@ async def list_rows(ctx: TenantContext, query: ListQuery, groups: list[Group]) -
     assignees = await user_names(ctx.session, [t.assignee_id for t in tickets])
     group_by_id = group_names(groups)
     now = utcnow()
+    done = ("resolved", "closed")
     rows = [
         Row(
             ticket=public,
             requester=requesters.get(public.requester_id, ""),
             assignee=assignees.get(public.assignee_id, "") if public.assignee_id else "",
             group=group_by_id.get(public.group_id, "") if public.group_id else "",
-            due=due_badge(public.due_at, now)
-            if public.status_category not in ("resolved", "closed")
-            else None,
+            due=due_badge(public.due_at, now) if public.status_category not in done else None,
+            sla=sla_badge(public, now),
         )
         for public in publics
     ]

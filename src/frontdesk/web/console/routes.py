@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -122,15 +122,24 @@ async def ticket_list(
     q: Annotated[str, Query(max_length=200)] = "",
     status: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006 - FastAPI reads it
     priority: Annotated[list[Priority], Query(max_length=4)] = [],  # noqa: B006
+    sla: Literal["", "breached", "at_risk"] = "",
     sort: Annotated[str, Query(max_length=20)] = "-updated",
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     notice: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HTMLResponse:
-    query = ListQuery(view=view, q=q, status=status, priority=priority, sort=sort, cursor=cursor)
+    query = ListQuery(
+        view=view, q=q, status=status, priority=priority, sla=sla, sort=sort, cursor=cursor
+    )
     frame = await console_frame(ctx, viewer, view=view, notice=notice)
     page = await list_rows(ctx, query, frame["groups"])
     options = await load_options(ctx, frame["groups"])
-    base = {"view": view, "q": q, "status": status, "priority": [p.value for p in priority]}
+    base = {
+        "view": view,
+        "q": q,
+        "status": status,
+        "priority": [p.value for p in priority],
+        "sla": sla,
+    }
     return render(
         request,
         "console/list.html",

@@ -23,6 +23,7 @@ from frontdesk.web.console.names import (
     staff_of_tenant,
     user_names,
 )
+from frontdesk.web.console.sla import SlaBadge, SlaClock, sla_badge, sla_clocks
 from frontdesk.web.console.views import groups_of_tenant
 from frontdesk.web.thread import Thread, load_thread
 
@@ -45,6 +46,8 @@ class TicketPage:
     requester_email: str
     assignee: str
     due: Due | None
+    sla: SlaBadge | None
+    clocks: list[SlaClock]
     thread: Thread
     participants: list[ParticipantPublic]
     timeline: list[TicketAudit]
@@ -66,7 +69,7 @@ async def load_options(ctx: TenantContext, groups: list[Group] | None = None) ->
 
 
 async def load_ticket_page(ctx: TenantContext, ticket: Ticket, groups: list[Group]) -> TicketPage:
-    session = ctx.session
+    session, now = ctx.session, utcnow()
     (public,) = await staff_views(session, ctx.tenant_id, ctx.tenant.ticket_prefix, [ticket])
     requester = await contact_names(session, ctx.tenant_id, [ticket.requester_id])
     emails = await contact_primary_emails(session, ctx.tenant_id, [ticket.requester_id])
@@ -96,7 +99,9 @@ async def load_ticket_page(ctx: TenantContext, ticket: Ticket, groups: list[Grou
         requester=requester.get(ticket.requester_id, ""),
         requester_email=emails.get(ticket.requester_id, ""),
         assignee=names.get(ticket.assignee_id, "") if ticket.assignee_id else "",
-        due=due_badge(ticket.due_at, utcnow()),
+        due=due_badge(ticket.due_at, now),
+        sla=sla_badge(public, now),
+        clocks=await sla_clocks(session, ctx.tenant_id, ticket.id, now),
         thread=await load_thread(ctx, ticket),
         participants=await participants.list_participants(session, ticket),
         timeline=timeline,

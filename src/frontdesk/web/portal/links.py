@@ -39,7 +39,9 @@ class SignInLinkMail:
     tenant_id: UUID
     tenant_name: str
     to: str
+    contact_id: UUID
     contact_name: str
+    locale: str
     url: str
     expires_at: datetime
 
@@ -87,11 +89,27 @@ async def issue_link(
         snapshot={"contact_id": str(contact.id), "expires_at": link.expires_at.isoformat()},
     )
     url = f"{base_url.rstrip('/')}/portal/{tenant.slug}/link/use?token={token}"
-    await sender.queue(
-        session,
-        SignInLinkMail(tenant.id, tenant.name, link.email, contact.name, url, link.expires_at),
+    mail = SignInLinkMail(
+        tenant_id=tenant.id,
+        tenant_name=tenant.name,
+        to=link.email,
+        contact_id=contact.id,
+        contact_name=contact.name,
+        locale=await _locale_of(session, tenant, contact),
+        url=url,
+        expires_at=link.expires_at,
     )
+    await sender.queue(session, mail)
     return True
+
+
+async def _locale_of(session: AsyncSession, tenant: Tenant, contact: Contact) -> str:
+    """The contact's portal login's language, else the tenant's."""
+    if contact.user_id is not None:
+        user = await session.get(User, contact.user_id)
+        if user is not None:
+            return user.locale
+    return str(tenant.settings.get("locale") or "en")
 
 
 async def usable_link(session: AsyncSession, tenant: Tenant, token: str) -> PortalSignInLink:

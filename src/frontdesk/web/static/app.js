@@ -17,6 +17,7 @@
   function liveUrl() {
     var params = new URLSearchParams();
     params.set("tenant_since", live.getAttribute("data-tenant-mark") || "");
+    params.set("unread_since", live.getAttribute("data-unread-mark") || "");
     var ticket = live.getAttribute("data-ticket");
     if (ticket) {
       params.set("ticket", ticket);
@@ -31,6 +32,18 @@
     source = new EventSource(liveUrl());
     source.addEventListener("tenant", refresh);
     source.addEventListener("ticket", refresh);
+    source.addEventListener("notifications", function (event) {
+      setUnread(JSON.parse(event.data).unread);
+    });
+  }
+
+  // The bell's count comes with the event itself: no page fetch for it.
+  function setUnread(unread) {
+    live.setAttribute("data-unread-mark", unread);
+    var count = document.querySelector("[data-unread-count]");
+    if (!count) { return; }
+    count.textContent = unread;
+    count.hidden = unread === "0";
   }
 
   function checkedIds() {
@@ -64,6 +77,7 @@
         var freshLive = fresh.querySelector("[data-live]");
         if (freshLive) {
           live.setAttribute("data-tenant-mark", freshLive.getAttribute("data-tenant-mark") || "");
+          setUnread(freshLive.getAttribute("data-unread-mark") || "0");
           if (freshLive.hasAttribute("data-ticket-mark")) {
             live.setAttribute("data-ticket-mark", freshLive.getAttribute("data-ticket-mark"));
           }
