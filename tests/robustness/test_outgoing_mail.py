@@ -73,9 +73,7 @@ class Desk:
 
     async def call(self, method: str, path: str, who: str, **kwargs: Any) -> Any:
         url = path if path.startswith("/api/") else f"/api/v1/tenants/{self.world.a.slug}{path}"
-        response = await self.client.request(
-            method, url, headers=self.world.a[who].auth, **kwargs
-        )
+        response = await self.client.request(method, url, headers=self.world.a[who].auth, **kwargs)
         assert response.status_code < 500, f"{method} {url}: {response.text}"
         self.writes += 1
         if response.status_code >= 400:
@@ -116,8 +114,12 @@ async def _payload_round(desk: Desk, n: int, text: str, group_id: str, carla_tic
             "POST",
             "/tickets",
             "owner",
-            json={"subject": f"Payload {n}", "description": text, "requester_id": contact["id"],
-                  "group_id": group_id},  # fmt: skip
+            json={
+                "subject": f"Payload {n}",
+                "description": text,
+                "requester_id": contact["id"],
+                "group_id": group_id,
+            },
         )
     url = f"/tickets/{ticket['id']}"
     assignment = {"group_id": group_id, "assignee_id": agent_id}
@@ -161,7 +163,7 @@ async def test_the_xss_corpus_reaches_no_mail_as_markup(
         await pump(settings, sessionmaker)
 
     async with sessionmaker() as session:
-        kinds = {kind for kind in await session.scalars(select(OutboundMail.kind))}
+        kinds = set(await session.scalars(select(OutboundMail.kind)))
     findings: list[str] = []
     html_count = 0
     htmls = [html for mail in inbox.mails for html in html_parts(mail.message)]
@@ -237,7 +239,8 @@ async def test_no_mail_or_notice_to_a_contact_carries_anything_internal(
             f"/api/v1/tenants/{world.a.slug}{path}", headers=world.a["contact"].auth
         )
         assert response.status_code < 500, response.text
-        notices += [f"GET {path}: {c}" for c in scene.canaries if c.lower() in response.text.lower()]
+        answer = response.text.lower()
+        notices += [f"GET {path}: {c}" for c in scene.canaries if c.lower() in answer]
     record(
         "mail_visibility",
         backend_of(settings.db_url),
