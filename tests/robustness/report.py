@@ -146,6 +146,24 @@ SECTIONS: list[tuple[str, str, dict[str, str]]] = [
         },
     ),
     (
+        "crash_mail",
+        "Crash: worker killed -9 while relaying and sending mail (aiosmtpd on loopback)",
+        {
+            "kills": "kills",
+            "kills_after_relay_began": "kills after relaying began",
+            "kills_after_sending_began": "kills after sending began",
+            "kills_mid_relay": "kills with events still pending",
+            "kills_mid_send": "kills with claimed mail unrecorded",
+            "events_committed": "events committed",
+            "events_lost": "events lost",
+            "mails_queued": "mails queued",
+            "mails_received": "mails received by the SMTP server",
+            "duplicate_mails": "duplicates (same Message-ID, at least once)",
+            "replies_not_planned": "agent replies without their mail",
+            "mails_lost": "mails lost",
+        },
+    ),
+    (
         "crash_api",
         "Crash: API process killed -9 during concurrent writes",
         {
@@ -182,6 +200,30 @@ SECTIONS: list[tuple[str, str, dict[str, str]]] = [
             "reads": "reads (staff and customer)",
             "html_fields_checked": "HTML fields checked",
             "executable_found": "executable content found",
+        },
+    ),
+    (
+        "mail_xss",
+        "XSS corpus through outgoing mail (every mail kind, read from the SMTP server)",
+        {
+            "payloads": "payloads",
+            "writes": "writes",
+            "refused": "refused (4xx)",
+            "mail_kinds": "kinds of mail received",
+            "mails": "mails received",
+            "html_parts_checked": "HTML parts parsed",
+            "executable_or_unescaped": "executable or unescaped content found",
+        },
+    ),
+    (
+        "mail_visibility",
+        "Customer visibility of outgoing mail and in-app notices",
+        {
+            "mails_to_contacts": "mails to contacts",
+            "customer_kinds": "kinds of customer mail",
+            "mails_to_staff": "mails to staff (the control: these may show the note)",
+            "canaries": "canary strings",
+            "leaks": "leaks",
         },
     ),
     (

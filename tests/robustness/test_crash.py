@@ -8,9 +8,13 @@
    or message exists without them (nothing half-written).
 
 SQLite runs the API in one process with the worker inside it, so these run on PostgreSQL only
-(CI sets FRONTDESK_TEST_DATABASE_URL). The process kinds live in `processes.py`; a mail sender
-gets its crash case the same way (start, kill at random during sending, compare the outbox of
-mails with what the SMTP server received).
+(CI sets FRONTDESK_TEST_DATABASE_URL). The process kinds live in `processes.py`.
+3. The worker is killed 20 times while it relays events and sends the mail they cause to a real
+   SMTP server on loopback (aiosmtpd), each time at a random point after it has started relaying
+   or started sending; then it runs to the end: every committed event is in the event log, every
+   agent reply was planned as a mail, and every queued mail reached the server at least once
+   (compared by Message-ID; duplicates are counted, since a kill between sending and recording
+   sends a mail again).
 """
 
 from __future__ import annotations
@@ -32,14 +36,20 @@ from frontdesk.core.config import Settings
 from frontdesk.core.db import transaction
 from frontdesk.core.events import OutboxEvent, emit
 from frontdesk.core.ids import new_id
+from frontdesk.email.models import OutboundMail, OutboundStatus
+from frontdesk.email.service.sending import LEASE
 from frontdesk.tickets.models import Ticket, TicketAudit, TicketMessage
 from tests.factories import World
 from tests.robustness.counters import record
+from tests.robustness.mail_sink import Inbox, smtp_sink
 from tests.robustness.processes import Server, Worker
 
 SEED = int(os.environ.get("FRONTDESK_CRASH_SEED", "8"))
 WORKER_KILLS = 20
 EVENTS_PER_ROUND = 400
+MAIL_KILLS = 20
+REPLIES_PER_ROUND = 12
+PROBES_PER_ROUND = 150
 API_WRITES = 200
 API_CONCURRENCY = 40
 
@@ -262,3 +272,165 @@ async def _half_written(
         f"message {m}: no event" for m in messages if ("ticket_message.created", m) not in events
     ]
     return {"missing": missing, "half": half}
+
+
+async def test_killing_the_worker_while_it_sends_mail_loses_no_mail(
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    client: httpx.AsyncClient,
+    world: World,
+    tmp_path: Path,
+) -> None:
+    require_postgres(settings)
+    rng = random.Random(SEED + 1)
+    log = tmp_path / "events.jsonl"
+    tickets = [await _customer_ticket(client, world, n) for n in range(4)]
+    kills = {"relay": 0, "send": 0, "mid_relay": 0, "mid_send": 0}
+    with smtp_sink() as (inbox, port):
+        worker = Worker(
+            settings.db_url,
+            tmp_path / "mailer",
+            "mailer",
+            {
+                "FRONTDESK_EVENT_LOG": str(log),
+                "FRONTDESK_SMTP_URL": f"smtp://127.0.0.1:{port}",
+                "FRONTDESK_MAIL_FROM": "desk@frontdesk.example.com",
+                "FRONTDESK_MAIL_RETRY_BASE_SECONDS": "0",
+            },
+        )
+        try:
+            for round_ in range(MAIL_KILLS):
+                await _agent_replies(client, world, tickets, round_)
+                await _emit_events(sessionmaker, world.a.id, PROBES_PER_ROUND)
+                claimed = await _mails_in(sessionmaker, OutboundStatus.PROCESSING)
+                await _kill_at_random(worker, rng, log, inbox, kills)
+                kills["mid_relay"] += await _unpublished(sessionmaker) > 0
+                # claimed by the killed worker and never recorded: sent or not, it goes again
+                kills["mid_send"] += (
+                    await _mails_in(sessionmaker, OutboundStatus.PROCESSING) > claimed
+                )
+            # A killed sender's claim expires after LEASE (5 minutes): move it back instead.
+            await _expire_claims(sessionmaker)
+            worker.start()
+            await _drained(sessionmaker)
+            worker.stop()
+        finally:
+            worker.kill()
+        received = [str(mail.message["Message-ID"]) for mail in inbox.mails]
+
+    async with sessionmaker() as session:
+        committed = {str(i) for i in await session.scalars(select(OutboxEvent.id))}
+        queued = {str(m) for m in await session.scalars(select(OutboundMail.message_id))}
+        unplanned = await _replies_without_mail(session)
+    delivered, torn = _delivered(log)
+    lost_events = committed - set(delivered)
+    lost_mails = queued - set(received)
+    record(
+        "crash_mail",
+        "postgresql",
+        {
+            "kills": MAIL_KILLS,
+            "kills_after_relay_began": kills["relay"],
+            "kills_after_sending_began": kills["send"],
+            "kills_mid_relay": kills["mid_relay"],
+            "kills_mid_send": kills["mid_send"],
+            "events_committed": len(committed),
+            "events_lost": len(lost_events),
+            "mails_queued": len(queued),
+            "mails_received": len(received),
+            "duplicate_mails": len(received) - len(set(received)),
+            "replies_not_planned": len(unplanned),
+            "mails_lost": len(lost_mails),
+            "torn_lines": torn,
+        },
+    )
+    assert kills["send"] >= MAIL_KILLS // 4, kills
+    assert kills["relay"] >= MAIL_KILLS // 4, kills
+    assert len(queued) >= MAIL_KILLS * REPLIES_PER_ROUND
+    assert not lost_events, f"{len(lost_events)} committed events never delivered"
+    assert not unplanned, f"agent replies without their mail: {unplanned[:10]}"
+    assert not lost_mails, f"{len(lost_mails)} queued mails never reached the SMTP server"
+    assert set(received) <= queued, "the server received mail the queue does not know"
+
+
+async def _customer_ticket(client: httpx.AsyncClient, world: World, n: int) -> str:
+    response = await client.post(
+        f"/api/v1/tenants/{world.a.slug}/tickets",
+        json={"subject": f"Mail crash {n}", "requester_id": str(world.a.contact_id)},
+        headers=world.a["agent"].auth,
+    )
+    assert response.status_code == 201, response.text
+    made: str = response.json()["id"]
+    return made
+
+
+async def _agent_replies(
+    client: httpx.AsyncClient, world: World, tickets: list[str], round_: int
+) -> None:
+    """Each public agent reply is one mail to the ticket's customer."""
+    for n in range(REPLIES_PER_ROUND):
+        url = f"/api/v1/tenants/{world.a.slug}/tickets/{tickets[n % len(tickets)]}/messages"
+        body = {"body": f"Reply {round_}.{n}"}
+        response = await client.post(url, json=body, headers=world.a["agent"].auth)
+        assert response.status_code == 201, response.text
+
+
+async def _kill_at_random(
+    worker: Worker, rng: random.Random, log: Path, inbox: Inbox, kills: dict[str, int]
+) -> None:
+    """Start the worker, wait until it relays (or sends), then kill it a random moment later."""
+    phase = rng.choice(["relay", "send"])
+    size, received = _size(log), len(inbox.mails)
+    worker.start()
+    if phase == "relay":
+        await _eventually(lambda: _size(log) > size, 60, "the worker to relay")
+        await asyncio.sleep(rng.uniform(0, 0.05))
+    else:
+        await _eventually(lambda: len(inbox.mails) > received, 60, "the worker to send")
+        await asyncio.sleep(rng.uniform(0, 0.02))
+    worker.kill()
+    kills[phase] += 1
+
+
+async def _mails_in(sessionmaker: async_sessionmaker[AsyncSession], status: str) -> int:
+    async with sessionmaker() as session:
+        statement = select(func.count()).where(OutboundMail.status == status)
+        return int(await session.scalar(statement) or 0)
+
+
+async def _expire_claims(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    async with transaction(sessionmaker) as session:
+        claimed = await session.scalars(
+            select(OutboundMail).where(OutboundMail.status == OutboundStatus.PROCESSING.value)
+        )
+        for mail in claimed:
+            assert mail.claimed_at is not None
+            mail.claimed_at -= LEASE
+
+
+async def _drained(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Until every event is relayed and planned and every mail sent (2 minutes at most)."""
+    for _ in range(1200):
+        unsent = sum(
+            [await _mails_in(sessionmaker, s) for s in ("pending", "processing", "failed")]
+        )
+        async with sessionmaker() as session:
+            unplanned = await _replies_without_mail(session)
+        if await _unpublished(sessionmaker) == 0 and unsent == 0 and not unplanned:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the worker did not relay, plan and send everything within 2 minutes")
+
+
+async def _replies_without_mail(session: AsyncSession) -> list[str]:
+    planned = select(OutboundMail.ticket_message_id).where(
+        OutboundMail.ticket_message_id.is_not(None)
+    )
+    rows = await session.scalars(
+        select(TicketMessage.id).where(
+            TicketMessage.author_user_id.is_not(None),
+            TicketMessage.is_internal.is_(False),
+            TicketMessage.id.not_in(planned),
+        )
+    )
+    return [str(i) for i in rows]

@@ -10,12 +10,17 @@ customer could call: their account, and pages as they are added), walks every li
 every sort order, and filters every list by internal values. No answer (body, headers, decoded
 cursors) may carry a canary; their own ticket answers 200, everything hidden 404; and no filter
 or sort tells an internal value apart from a made-up one.
+
+Live updates: every Server-Sent Events route (`…/live`) refuses the contact, and the agent's
+stream carries change marks only. Outgoing mail and in-app notices to contacts are swept with the
+same scene in `tests/robustness/test_outgoing_mail.py` (read from a real SMTP server).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -558,3 +563,34 @@ async def test_the_timeline_hides_internal_entries_from_the_contact(
         assert len(entries(staff, "attachment_added")) == 4
     text = customer_response.text.lower()
     assert not [c for c in scene.canaries if c.lower() in text], customer
+
+
+#: The stream's events carry marks ("look again"), never ticket data.
+STREAM_FIELDS = {"mark"}
+
+
+async def test_live_streams_refuse_the_contact_and_carry_no_content(
+    app: FastAPI, client: httpx.AsyncClient, world: World
+) -> None:
+    """Every live (Server-Sent Events) route: the contact gets no stream; the agent's stream
+    carries only change marks, none of the scene's content or canaries."""
+    routes = [route for route in tenant_get_routes(app) if route.template.endswith("/live")]
+    assert routes, "no live route found: the console's stream moved, update this test"
+    files = any("/attachments" in route.template for route in tenant_get_routes(app))
+    scene = await build_scene(client, world, files=files)
+    contact = await browser_session(client, world.a["contact"])
+    agent = await browser_session(client, world.a["agent"])
+    query = httpx.QueryParams({"ticket": scene.ids["ticket"], "seconds": 1})
+    for route in routes:
+        url = f"{_fill(route, scene.own)}?{query}"
+        refused = await client.get(url, headers=contact)
+        assert refused.status_code in {303, 403, 404}, (url, refused.status_code)
+        assert "text/event-stream" not in refused.headers.get("content-type", "")
+        stream = await client.get(url, headers=agent)
+        assert stream.status_code == 200, stream.text
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        data = [line[5:] for line in stream.text.splitlines() if line.startswith("data:")]
+        assert data, "the agent's stream should announce the scene's changes"
+        assert all(set(json.loads(item)) <= STREAM_FIELDS for item in data), data
+        shown = [c for c in [*scene.canaries, "Thank you", "The printer jams"] if c in stream.text]
+        assert not shown, shown
