@@ -12,8 +12,8 @@
    that mails every customer kind: no mail to a contact, and none of the contact's in-app
    notifications, carries a canary; the staff mention of the same note does (the check sees).
 
-The portal's sign-in link mail has no sender yet (`app.state.sign_in_link_sender` is unset);
-the test fails when one appears, so its mail joins the corpus then.
+The portal's sign-in link mail is not a planner kind (the portal queues it): each round asks
+for a link for that round's hostile contact, under that round's hostile tenant name.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from frontdesk.core.config import Settings
 from frontdesk.email.models import OutboundMail
 from frontdesk.email.service.planner import CUSTOMER_KINDS, MailKind
+from frontdesk.email.service.sign_in_links import KIND as SIGN_IN_LINK
 from tests.email.conftest import pump, push_channel
 from tests.factories import World
 from tests.robustness.corpus import HOSTILE_FILENAMES, XSS_PAYLOADS, active_content
@@ -96,6 +97,10 @@ async def _payload_round(desk: Desk, n: int, text: str, group_id: str, carla_tic
     contact = await desk.must(
         "POST", "/contacts", "owner", json={"name": text, "emails": [f"xss{n}@customer.example"]}
     )
+    link = await desk.client.post(
+        f"/portal/{desk.world.a.slug}/link", data={"email": f"xss{n}@customer.example"}
+    )
+    assert link.status_code == 303, link.text
     ticket = await desk.call(
         "POST",
         "/tickets",
@@ -143,9 +148,7 @@ async def test_the_xss_corpus_reaches_no_mail_as_markup(
     sessionmaker: async_sessionmaker[AsyncSession],
     sink: tuple[Inbox, int],
 ) -> None:
-    assert getattr(app.state, "sign_in_link_sender", None) is None, (
-        "the portal now mails sign-in links: add that mail to this corpus test"
-    )
+    assert getattr(app.state, "sign_in_link_sender", None) is not None
     inbox, _ = sink
     desk = Desk(client, world)
     await push_channel(client, world, notify_status_categories=["resolved"],
@@ -188,8 +191,9 @@ async def test_the_xss_corpus_reaches_no_mail_as_markup(
             "executable_or_unescaped": len(findings),
         },
     )
-    assert kinds == {kind.value for kind in MailKind}, f"kinds not mailed: {set(MailKind) - kinds}"
-    assert html_count >= len(XSS_PAYLOADS) * len(MailKind)
+    expected = {kind.value for kind in MailKind} | {SIGN_IN_LINK}
+    assert kinds == expected, f"kinds not mailed: {expected - kinds}"
+    assert html_count >= len(XSS_PAYLOADS) * len(expected)
     assert not findings, "\n".join(findings[:40])
     assert len(shown) == len(XSS_PAYLOADS), f"payloads in no mail: {set(range(40)) - set(shown)}"
 
