@@ -123,6 +123,9 @@ async def test_admin_pages_and_phone_width(
     await _accessible(owner, "admin groups")
     await owner.goto(f"{server.url}/app/acme/admin/members")
     await _accessible(owner, "admin members")
+    for page in ("sla/calendars/new", "sla/policies/new", "channels", "mail/outbound"):
+        await owner.goto(f"{server.url}/app/acme/admin/{page}")
+        await _accessible(owner, f"admin {page}")
     await owner.screenshot(path=artifacts / "admin.png", full_page=True)
 
     phone = await (
