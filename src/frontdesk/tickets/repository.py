@@ -7,7 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, and_, event, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from frontdesk.core.repository import scoped
 from frontdesk.identity.context import TenantContext
@@ -95,20 +95,52 @@ def visible_tickets(ctx: TenantContext, *, include_deleted: bool = False) -> Sel
     return statement
 
 
+_TAGS = "frontdesk.ticket_tags"
+
+
 async def tags_of(
     session: AsyncSession, tenant_id: UUID, ticket_ids: Sequence[UUID]
 ) -> dict[UUID, list[str]]:
-    if not ticket_ids:
-        return {}
-    rows = await session.execute(
-        select(TicketTag.ticket_id, TicketTag.tag)
-        .where(TicketTag.tenant_id == tenant_id, TicketTag.ticket_id.in_(ticket_ids))
-        .order_by(TicketTag.ticket_id, TicketTag.tag)
-    )
-    tags: dict[UUID, list[str]] = {ticket_id: [] for ticket_id in ticket_ids}
-    for ticket_id, tag in rows:
-        tags[ticket_id].append(tag)
-    return tags
+    """The tickets' tags, read once per unit of work: a change takes a snapshot before and after
+    and checks the tag diff, and a bulk change does that for every ticket. `remember_tags`
+    keeps the cache right when tags change; a rollback forgets it."""
+    cached: dict[UUID, list[str]] = session.info.setdefault(_TAGS, {})
+    missing = [ticket_id for ticket_id in dict.fromkeys(ticket_ids) if ticket_id not in cached]
+    if missing:
+        rows = await session.execute(
+            select(TicketTag.ticket_id, TicketTag.tag)
+            .where(TicketTag.tenant_id == tenant_id, TicketTag.ticket_id.in_(missing))
+            .order_by(TicketTag.ticket_id, TicketTag.tag)
+        )
+        found: dict[UUID, list[str]] = {ticket_id: [] for ticket_id in missing}
+        for ticket_id, tag in rows:
+            found[ticket_id].append(tag)
+        cached.update(found)
+    return {ticket_id: list(cached[ticket_id]) for ticket_id in ticket_ids}
+
+
+def remember_tags(session: AsyncSession, ticket_id: UUID, tags: Sequence[str]) -> None:
+    """Record the tags a ticket has after this unit of work changed them."""
+    session.info.setdefault(_TAGS, {})[ticket_id] = sorted(tags)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_on_rollback(session: Session, previous_transaction: object) -> None:
+    """A rolled-back savepoint (one ticket of a bulk change) may have changed cached rows."""
+    forget_cached_rows(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_transaction(session: Session, transaction: SessionTransaction) -> None:
+    """After the unit of work, other writers' changes may show: a session that goes on (a job)
+    reads afresh. A savepoint's end is not the unit's end."""
+    if transaction.parent is None:
+        forget_cached_rows(session)
+
+
+def forget_cached_rows(session: Session) -> None:
+    session.info.pop(_TAGS, None)
+    session.info.pop(_STATUSES, None)
 
 
 _STATUSES = "frontdesk.ticket_statuses"
@@ -134,15 +166,14 @@ def _forget_statuses_on_change(session: Session, flush_context: object, instance
 
 
 async def status_by_key(session: AsyncSession, tenant_id: UUID, key: str) -> TicketStatus | None:
-    return await session.scalar(scoped(TicketStatus, tenant_id).where(TicketStatus.key == key))
+    statuses = (await statuses_by_id(session, tenant_id)).values()
+    return next((status for status in statuses if status.key == key), None)
 
 
 async def default_status(
     session: AsyncSession, tenant_id: UUID, category: str
 ) -> TicketStatus | None:
-    return await session.scalar(
-        scoped(TicketStatus, tenant_id)
-        .where(TicketStatus.category == category, TicketStatus.is_active.is_(True))
-        .order_by(TicketStatus.is_default.desc(), TicketStatus.position, TicketStatus.id)
-        .limit(1)
-    )
+    """The category's default active status (else its first by position), from the cached set."""
+    statuses = await statuses_by_id(session, tenant_id)
+    candidates = [s for s in statuses.values() if s.category == category and s.is_active]
+    return min(candidates, key=lambda s: (not s.is_default, s.position, s.id), default=None)
