@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.core.repository import scoped
@@ -141,21 +141,49 @@ async def api_token_and_user(
     return None if row is None else (row[0], row[1])
 
 
+TenantAndMembership = tuple[Tenant, Membership | None]
+
+
+async def api_token_user_and_tenant(
+    session: AsyncSession, token_digest: str, tenant_ref: str
+) -> tuple[ApiToken, User, TenantAndMembership | None] | None:
+    """The token, its user, and the tenant `tenant_ref` names with the user's membership in it:
+    the whole of a tenant route's authentication in one round trip."""
+    row = (
+        await session.execute(
+            select(ApiToken, User, Tenant, Membership)
+            .join(User, User.id == ApiToken.user_id)
+            .outerjoin(Tenant, _tenant_named(tenant_ref))
+            .outerjoin(
+                Membership, and_(Membership.tenant_id == Tenant.id, Membership.user_id == User.id)
+            )
+            .where(ApiToken.token_digest == token_digest)
+        )
+    ).first()
+    if row is None:
+        return None
+    api_token, user, tenant, membership = row
+    return api_token, user, None if tenant is None else (tenant, membership)
+
+
+def _tenant_named(ref: str) -> ColumnElement[bool]:
+    try:
+        return Tenant.id == UUID(ref)
+    except ValueError:
+        return Tenant.slug == ref.lower()
+
+
 async def tenant_and_membership(
     session: AsyncSession, ref: str, user_id: UUID
-) -> tuple[Tenant, Membership | None] | None:
+) -> TenantAndMembership | None:
     """A tenant by id or slug with the user's membership in it, in one round trip."""
-    try:
-        where = Tenant.id == UUID(ref)
-    except ValueError:
-        where = Tenant.slug == ref.lower()
     row = (
         await session.execute(
             select(Tenant, Membership)
             .outerjoin(
                 Membership, and_(Membership.tenant_id == Tenant.id, Membership.user_id == user_id)
             )
-            .where(where)
+            .where(_tenant_named(ref))
         )
     ).first()
     return None if row is None else (row[0], row[1])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, and_, event, exists, false, or_, select, true
@@ -119,7 +119,7 @@ async def tags_of(
     return {ticket_id: list(cached[ticket_id]) for ticket_id in ticket_ids}
 
 
-def remember_tags(session: AsyncSession, ticket_id: UUID, tags: Sequence[str]) -> None:
+def remember_tags(session: AsyncSession, ticket_id: UUID, tags: Iterable[str]) -> None:
     """Record the tags a ticket has after this unit of work changed them."""
     session.info.setdefault(_TAGS, {})[ticket_id] = sorted(tags)
 

@@ -209,7 +209,8 @@ async def get_ticket(
         raise NotFound("ticket not found")
     if not row[1]:
         raise Forbidden("your groups have read-only access to this ticket")
-    return row[0]
+    writable: Ticket = row[0]
+    return writable
 
 
 async def tickets_for_write(
