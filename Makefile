@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SRC := src tests migrations
+SRC := src tests migrations bench
 
 .PHONY: run test install install-dev lint typecheck pytest security fuzz reliability clean
 

@@ -59,6 +59,8 @@ class Cast:
     #: The measured tenant's agent token (member of every group).
     token: str = ""
     agent_id: UUID | None = None
+    #: The measured tenant's owner token: sets up what only admins may (the push channel).
+    owner_token: str = ""
     contacts_by_tenant: dict[UUID, list[UUID]] = field(default_factory=dict)
 
     @property
@@ -129,6 +131,9 @@ async def _tenant(session, index: int, rng: random.Random, cast: Cast) -> Tenant
             session, user_id=agents[0].id, name="bench", tenant_id=tenant.id, expires_at=None
         )
         cast.token, cast.agent_id = secret, agents[0].id
+        _, cast.owner_token = await create_token(
+            session, user_id=owner.id, name="bench-admin", tenant_id=tenant.id, expires_at=None
+        )
     await session.flush()
     return TenantCast(
         tenant.id, slug, tenant.ticket_prefix, status_ids, group_ids, members, contact_ids

@@ -122,7 +122,8 @@ async def _run(plan: Plan, names: dict[str, str], servers: list[processes.Server
     }
     frontdesk_cli = str(ROOT / ".venv" / "bin" / "frontdesk")
     log(f"database {fd_db}: migrations")
-    subprocess.run([frontdesk_cli, "db", "upgrade"], env={**_environ(), **env}, check=True)
+    migrate = [frontdesk_cli, "db", "upgrade"]
+    await asyncio.to_thread(subprocess.run, migrate, env={**_environ(), **env}, check=True)
     log("tenants, staff, groups, contacts and the API token through the services")
     cast = await frontdesk_data.build_cast(fd_url, rng)
     conn = await asyncpg.connect(f"postgresql://{PG}/{fd_db}")
@@ -152,6 +153,7 @@ async def _run(plan: Plan, names: dict[str, str], servers: list[processes.Server
     loaded = 0
     scaling: dict[str, dict[str, object]] = {op: {} for op in operations.SCALED}
     fixture = None
+    push_path = ""
     load_seconds = 0.0
     for size in plan.sizes:
         t0 = time.monotonic()
@@ -175,6 +177,10 @@ async def _run(plan: Plan, names: dict[str, str], servers: list[processes.Server
         loaded = size
         processes.wait_until_up(servers[0], f"http://127.0.0.1:{PORTS['frontdesk']}/readyz")
         fixture = await _fixture(conn, cast, pool, rng)
+        fixture.push_path = push_path or await operations.create_push_channel(
+            f"http://127.0.0.1:{PORTS['frontdesk']}", fixture, cast.owner_token
+        )
+        push_path = fixture.push_path
         ops = operations.frontdesk_operations(fixture)
         log(f"scaling point {size:,}: {', '.join(operations.SCALED)} at concurrency 1")
         for op in operations.SCALED:

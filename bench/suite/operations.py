@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 
@@ -12,7 +12,7 @@ from suite.loadgen import Operation, check
 from suite.texts import Conversation
 
 OPERATIONS = ("create_ticket", "public_reply", "queue_list", "get_thread", "patch_status",
-              "bulk_update_50", "search")  # fmt: skip
+              "bulk_update_50", "search", "push_ingest")  # fmt: skip
 #: The operations whose latency is followed as the data grows.
 SCALED = ("queue_list", "get_thread", "search")
 
@@ -31,6 +31,8 @@ class Fixture:
     working: list[UUID]  # open tickets to reply to and to change
     conversations: list[Conversation]
     phrases: list[str]
+    #: The push channel's secret URL (path), made through the API in the load phase.
+    push_path: str = ""
 
 
 def frontdesk_operations(f: Fixture) -> dict[str, Operation]:
@@ -88,6 +90,12 @@ def frontdesk_operations(f: Fixture) -> dict[str, Operation]:
         params = {"q": f.phrases[i % len(f.phrases)], "limit": "50"}
         check(await client.get(base, params=params))
 
+    async def push_ingest(client: httpx.AsyncClient, i: int) -> None:
+        talk = f.conversations[i % len(f.conversations)]
+        raw = inbound_mail(i, talk.subject, talk.opening)
+        headers = {"content-type": "message/rfc822"}
+        check(await client.post(f.push_path, content=raw, headers=headers))
+
     return {
         "create_ticket": create_ticket,
         "public_reply": public_reply,
@@ -96,7 +104,43 @@ def frontdesk_operations(f: Fixture) -> dict[str, Operation]:
         "patch_status": patch_status,
         "bulk_update_50": bulk_update_50,
         "search": search,
+        "push_ingest": push_ingest,
     }
+
+
+def inbound_mail(i: int, subject: str, body: str) -> bytes:
+    """A plain customer mail to the push channel: a new ticket per message (own Message-ID)."""
+    return (
+        f"From: Customer {i} <customer{i % 997}@customers.example.org>\r\n"
+        f"To: {PUSH_ADDRESS}\r\nSubject: {subject}\r\n"
+        f"Message-ID: <bench-{i}-{uuid4().hex}@customers.example.org>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        f"{body}\r\n"
+    ).encode()
+
+
+PUSH_ADDRESS = "help@bench-00.example.com"
+
+
+async def create_push_channel(base_url: str, f: Fixture, owner_token: str) -> str:
+    """Create the measured tenant's push channel through the API; returns its URL's path."""
+    body = {
+        "name": "Bench inbox",
+        "address": PUSH_ADDRESS,
+        "mode": "push",
+        "default_group_id": str(f.groups[0]),
+        # Acknowledgements would be mail for the worker to send; the intake is what is measured.
+        "auto_acknowledge": False,
+    }
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        response = check(
+            await client.post(
+                f"/api/v1/tenants/{f.tenant_slug}/channels",
+                json=body,
+                headers={"authorization": f"Bearer {owner_token}"},
+            )
+        )
+    return str(httpx.URL(response.json()["push_url"]).path)
 
 
 def frontdesk_headers(f: Fixture) -> dict[str, str]:

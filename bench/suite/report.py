@@ -40,7 +40,7 @@ def assemble(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for op, systems in results.items():
-        entry = {system: _headline(levels) for system, levels in systems.items()}
+        entry: dict[str, Any] = {system: _headline(levels) for system, levels in systems.items()}
         fd = entry.get("frontdesk", {})
         for other in ("limit", "peer"):
             if other in entry:

@@ -74,3 +74,123 @@ async def _add_rows(client: httpx.AsyncClient, auth: dict[str, str], numbers: ra
         await client.post(
             f"{base}/members", json={"email": f"m{n}@acme.test", "role": "agent"}, headers=auth
         )
+
+
+# --- the ticket request path (issue 7): budgets that lock the gains in -----------------------
+
+TICKETS = "/api/v1/tenants/acme/tickets"
+
+
+@contextmanager
+def statements_of(engine: AsyncEngine) -> Iterator[list[str]]:
+    """Every statement a request sends, but BEGIN (a driver detail on SQLite) and the token's
+    last-used stamp (written at most once a minute)."""
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        sql = args[2].lstrip()
+        if not sql.upper().startswith("BEGIN") and not sql.startswith("UPDATE api_token"):
+            statements.append(sql)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+def _reads(statements: list[str]) -> list[str]:
+    return [s for s in statements if s.upper().startswith("SELECT")]
+
+
+async def _queue(client: httpx.AsyncClient, world: World) -> str:
+    owner, agent = world.a["owner"], world.a["agent"]
+    base = "/api/v1/tenants/acme"
+    group = (await client.post(f"{base}/groups", json={"name": "Queue"}, headers=owner.auth)).json()
+    member = {"user_id": str(agent.user_id), "role": "agent"}
+    await client.post(f"{base}/groups/{group['id']}/members", json=member, headers=owner.auth)
+    return str(group["id"])
+
+
+async def _create(client: httpx.AsyncClient, world: World, group_id: str) -> dict[str, Any]:
+    body = {
+        "subject": "The export stops at row 4096",
+        "description": "Since Monday",
+        "requester_id": str(world.a.contact_id),
+        "group_id": group_id,
+        "tags": ["export", "billing"],
+    }
+    response = await client.post(TICKETS, json=body, headers=world.a["agent"].auth)
+    assert response.status_code == 201
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def test_ticket_reads_make_a_fixed_number_of_queries(
+    client: httpx.AsyncClient, world: World, engine: AsyncEngine
+) -> None:
+    """Token, user, tenant and membership in one query; then the page, statuses and tags."""
+    agent = world.a["agent"].auth
+    group_id = await _queue(client, world)
+    ticket = await _create(client, world, group_id)
+    reply = {"body": "Which browser?"}
+    await client.post(f"{TICKETS}/{ticket['id']}/messages", json=reply, headers=agent)
+    queue = {"group_id": group_id, "status_category": "new", "sort": "-updated", "limit": "50"}
+    calls = {
+        "list": (TICKETS, queue),
+        "search": (TICKETS, {"q": "export row", "limit": "50"}),
+        "get": (f"{TICKETS}/{ticket['id']}", {}),
+        "thread": (f"{TICKETS}/{ticket['id']}/messages", {"limit": "20"}),
+    }
+    counts: dict[str, list[int]] = {name: [] for name in calls}
+    for more in (0, 6):
+        for _ in range(more):
+            await _create(client, world, group_id)
+        for name, (url, params) in calls.items():
+            with statements_of(engine) as statements:
+                response = await client.get(url, params=params, headers=agent)
+            assert response.status_code == 200
+            counts[name].append(len(statements))
+    assert counts == {"list": [4, 4], "search": [4, 4], "get": [4, 4], "thread": [4, 4]}
+
+
+async def test_ticket_writes_stay_within_their_statement_budget(
+    client: httpx.AsyncClient, world: World, engine: AsyncEngine
+) -> None:
+    agent = world.a["agent"].auth
+    group_id = await _queue(client, world)
+    await _create(client, world, group_id)  # the tenant's first ticket sets up what is cached
+    with statements_of(engine) as created:
+        ticket = await _create(client, world, group_id)
+    url = f"{TICKETS}/{ticket['id']}"
+    with statements_of(engine) as replied:
+        reply = await client.post(f"{url}/messages", json={"body": "On it"}, headers=agent)
+    with statements_of(engine) as patched:
+        patch = await client.patch(url, json={"status": "pending_customer"}, headers=agent)
+    assert (reply.status_code, patch.status_code) == (201, 200)
+    # Each write: its rows, its timeline entry, its event and the SLA reaction's reads.
+    assert len(created) <= 15, created
+    assert len(replied) <= 10, replied
+    assert len(patched) <= 9, patched
+    assert len(_reads(patched)) <= 6, patched
+
+
+async def test_a_bulk_update_reads_its_tickets_once_whatever_their_number(
+    client: httpx.AsyncClient, world: World, engine: AsyncEngine
+) -> None:
+    """Reads do not grow with the tickets; each ticket adds only its savepoint and its writes."""
+    agent = world.a["agent"].auth
+    group_id = await _queue(client, world)
+    ids = [(await _create(client, world, group_id))["id"] for _ in range(10)]
+    counts = []
+    for size, priority in ((2, "high"), (10, "low")):
+        body = {"ticket_ids": ids[:size], "changes": {"priority": priority}}
+        with statements_of(engine) as statements:
+            response = await client.post(f"{TICKETS}/bulk", json=body, headers=agent)
+        assert response.status_code == 200
+        assert all(result["ok"] for result in response.json()["results"])
+        counts.append((len(_reads(statements)), len(statements)))
+    (reads_2, all_2), (reads_10, all_10) = counts
+    assert reads_10 == reads_2
+    # SAVEPOINT, UPDATE ticket, INSERT audit, INSERT event, RELEASE per ticket.
+    assert (all_10 - all_2) / 8 <= 5

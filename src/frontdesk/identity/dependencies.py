@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 from datetime import timedelta
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +19,9 @@ from frontdesk.identity.context import AdminContext, Principal, TenantContext
 from frontdesk.identity.models import User
 from frontdesk.identity.policy import Action, Role, authorize
 from frontdesk.identity.repository import (
+    TenantAndMembership,
     api_token_and_user,
+    api_token_user_and_tenant,
     contact_of_user,
     live_session,
     tenant_and_membership,
@@ -40,8 +43,17 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def _from_bearer(session: AsyncSession, token: str) -> Principal:
-    found = await api_token_and_user(session, digest_token(token))
+async def _from_bearer(session: AsyncSession, token: str, tenant_ref: str | None) -> Principal:
+    digest = digest_token(token)
+    if tenant_ref is None:
+        found = await api_token_and_user(session, digest)
+    else:
+        # A tenant route: its tenant and the caller's membership come in the same round trip,
+        # kept for `tenant_context`.
+        with_tenant = await api_token_user_and_tenant(session, digest, tenant_ref)
+        found = None if with_tenant is None else with_tenant[:2]
+        if with_tenant is not None:
+            session.info[_PREFETCHED_TENANT] = (tenant_ref, with_tenant[1].id, with_tenant[2])
     now = utcnow()
     if found is None or found[0].revoked_at is not None:
         raise Unauthorized("the API token is unknown or revoked")
@@ -53,6 +65,17 @@ async def _from_bearer(session: AsyncSession, token: str) -> Principal:
     if api_token.last_used_at is None or now - api_token.last_used_at > LAST_USED_RESOLUTION:
         api_token.last_used_at = now
     return Principal(user, "token", token_tenant_id=api_token.tenant_id, api_token_id=api_token.id)
+
+
+_PREFETCHED_TENANT = "frontdesk.prefetched_tenant"
+
+
+async def _tenant_of(session: AsyncSession, ref: str, user_id: UUID) -> TenantAndMembership | None:
+    prefetched = session.info.pop(_PREFETCHED_TENANT, None)
+    if prefetched is not None and prefetched[:2] == (ref, user_id):
+        found: TenantAndMembership | None = prefetched[2]
+        return found
+    return await tenant_and_membership(session, ref, user_id)
 
 
 async def _from_cookie(session: AsyncSession, request: Request, token: str) -> Principal | None:
@@ -103,7 +126,8 @@ async def authenticate(request: Request, session: DbSession) -> Principal | None
         scheme, _, credentials = authorization.partition(" ")
         if scheme.lower() != "bearer" or not credentials.strip():
             raise Unauthorized("use `Authorization: Bearer <token>`")
-        principal = await _from_bearer(session, credentials.strip())
+        tenant_ref = request.path_params.get("tenant")
+        principal = await _from_bearer(session, credentials.strip(), tenant_ref)
     elif cookie := request.cookies.get(SESSION_COOKIE):
         principal = await _from_cookie(session, request, cookie)
     if principal is None and settings.trusted_header_enabled:
@@ -131,7 +155,7 @@ async def tenant_context(
     tenant: Annotated[str, Path(max_length=100, description="The tenant's id or slug")],
 ) -> TenantContext:
     """The caller's standing in `{tenant}`; a tenant they are not in does not exist for them."""
-    row = await tenant_and_membership(session, tenant, principal.user.id)
+    row = await _tenant_of(session, tenant, principal.user.id)
     if row is None or (
         principal.token_tenant_id is not None and principal.token_tenant_id != row[0].id
     ):

@@ -33,12 +33,12 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def blob_store(request: Request) -> BlobStore:
+async def blob_store(request: Request) -> BlobStore:
     store: BlobStore = request.app.state.blob_store
     return store
 
 
-def scanner(request: Request) -> attachments.Scanner:
+async def scanner(request: Request) -> attachments.Scanner:
     found: attachments.Scanner = request.app.state.scanner
     return found
 

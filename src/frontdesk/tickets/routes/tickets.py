@@ -38,7 +38,7 @@ Readers = Annotated[TenantContext, permits(Action.TICKET_READ)]
 TicketView = TicketPublic | TicketCustomerView
 
 
-def ticket_filters(
+async def ticket_filters(
     status: Annotated[list[str], Query(max_length=20)] = [],  # noqa: B006 - FastAPI reads it
     status_category: Annotated[list[StatusCategory], Query(max_length=6)] = [],  # noqa: B006
     priority: Annotated[list[Priority], Query(max_length=4)] = [],  # noqa: B006
@@ -58,6 +58,7 @@ def ticket_filters(
     sla_breached: bool | None = None,
     sla_at_risk: bool | None = None,
 ) -> TicketFilters:
+    # async: FastAPI would run a plain function in its thread pool, a thread hop per request.
     return TicketFilters(
         status=status,
         status_category=status_category,

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from pydantic import ValidationError
 from sqlalchemy.orm.exc import StaleDataError
 
 from frontdesk.core.errors import FrontdeskError
 from frontdesk.core.patch import validation_problem
 from frontdesk.identity.context import TenantContext
+from frontdesk.tickets.models import Ticket
+from frontdesk.tickets.repository import tags_of
 from frontdesk.tickets.schemas import BulkResult, BulkUpdate, TicketUpdate
 from frontdesk.tickets.service import tickets
 from frontdesk.tickets.service.views import view_for
 
 
 async def bulk_update(ctx: TenantContext, data: BulkUpdate) -> list[BulkResult]:
-    """Apply the same changes to each ticket; a failing ticket is left exactly as it was."""
+    """Apply the same changes to each ticket; a failing ticket is left exactly as it was.
+
+    The tickets, the write check and their tags are read for all of them up front (two
+    queries); each ticket then changes in its own savepoint.
+    """
+    ticket_ids = list(dict.fromkeys(data.ticket_ids))
+    loaded = await tickets.tickets_for_write(ctx, ticket_ids)
+    await tags_of(
+        ctx.session, ctx.tenant_id, [t.id for t in loaded.values() if isinstance(t, Ticket)]
+    )
     results: list[BulkResult] = []
-    for ticket_id in dict.fromkeys(data.ticket_ids):
+    for ticket_id in ticket_ids:
         try:
             async with ctx.session.begin_nested():
-                version = await _update_one(ctx, ticket_id, data)
+                version = await _update_one(ctx, loaded[ticket_id], data)
             results.append(BulkResult(id=ticket_id, ok=True, status=200, version=version))
         except FrontdeskError as error:
             results.append(
@@ -46,8 +55,10 @@ async def bulk_update(ctx: TenantContext, data: BulkUpdate) -> list[BulkResult]:
     return results
 
 
-async def _update_one(ctx: TenantContext, ticket_id: UUID, data: BulkUpdate) -> int:
-    ticket = await tickets.get_ticket(ctx, ticket_id, for_write=True)
+async def _update_one(ctx: TenantContext, found: Ticket | FrontdeskError, data: BulkUpdate) -> int:
+    if isinstance(found, FrontdeskError):
+        raise found
+    ticket = found
     current = (await view_for(ctx, ticket)).model_dump(mode="json")
     fields = tickets.editable_fields(current)
     changes = data.changes

@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.tickets.models import Ticket, TicketTag
-from frontdesk.tickets.repository import tags_of
+from frontdesk.tickets.repository import remember_tags, tags_of
 from frontdesk.tickets.service.timeline import audit
 
 MAX_TAGS_PER_TICKET = 50
@@ -31,6 +31,7 @@ async def set_tags(
     want = set(normalize(wanted))
     added, removed = sorted(want - have), sorted(have - want)
     await _apply(session, ticket, added, removed, audited=audited)
+    remember_tags(session, ticket.id, want)
     return added, removed
 
 
@@ -41,6 +42,7 @@ async def change_tags(
     added = sorted(set(normalize(add)) - have)
     removed = sorted(set(normalize(remove)) & have)
     await _apply(session, ticket, added, removed, audited=True)
+    remember_tags(session, ticket.id, (have | set(added)) - set(removed))
     return added, removed
 
 

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import insert, update
+from sqlalchemy import insert, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
 from frontdesk.core.audit import delta_between
 from frontdesk.core.clock import utcnow
-from frontdesk.core.errors import Forbidden, NotFound, ValidationFailed
+from frontdesk.core.errors import Forbidden, FrontdeskError, NotFound, ValidationFailed
 from frontdesk.core.repository import get_scoped, scoped
 from frontdesk.identity.context import TenantContext
 from frontdesk.identity.models import Contact, Group
@@ -29,7 +30,14 @@ from frontdesk.tickets.models import (
     TicketParticipant,
     TicketStatus,
 )
-from frontdesk.tickets.repository import default_status, status_by_key, visibility, visible_tickets
+from frontdesk.tickets.repository import (
+    agent_sees_everything,
+    default_status,
+    remember_tags,
+    status_by_key,
+    visibility,
+    visible_tickets,
+)
 from frontdesk.tickets.schemas import CustomerTicketUpdate, TicketCreate, TicketUpdate
 from frontdesk.tickets.service import assignment, tags
 from frontdesk.tickets.service.timeline import audit, audit_fields, ticket_event
@@ -174,6 +182,7 @@ async def create_ticket(
         await assignment.assign(
             session, ticket, group_id=data.group_id, assignee_id=data.assignee_id
         )
+    remember_tags(session, ticket.id, [])  # a new ticket has none yet: no need to ask
     await tags.set_tags(session, ticket, data.tags, audited=False)
     await session.flush()
     await ticket_event(
@@ -187,18 +196,43 @@ async def get_ticket(
 ) -> Ticket:
     """A ticket the caller may see (and, with `for_write`, change), else NotFound/Forbidden."""
     statement = visible_tickets(ctx, include_deleted=include_deleted).where(Ticket.id == ticket_id)
-    ticket = await ctx.session.scalar(statement)
-    if ticket is None:
+    if not for_write or not write_needs_check(ctx):
+        ticket = await ctx.session.scalar(statement)
+        if ticket is None:
+            raise NotFound("ticket not found")
+        return ticket
+    # Readable and writable in one round trip: the write check rides along as a column.
+    row = (
+        await ctx.session.execute(statement.add_columns(visibility(ctx, for_write=True)))
+    ).first()
+    if row is None:
         raise NotFound("ticket not found")
-    if for_write and ctx.role is not Role.CONTACT:
-        writable = await ctx.session.scalar(
-            scoped(Ticket, ctx.tenant_id)
-            .where(Ticket.id == ticket_id, visibility(ctx, for_write=True))
-            .with_only_columns(Ticket.id)
+    if not row[1]:
+        raise Forbidden("your groups have read-only access to this ticket")
+    writable: Ticket = row[0]
+    return writable
+
+
+async def tickets_for_write(
+    ctx: TenantContext, ticket_ids: Sequence[UUID]
+) -> dict[UUID, Ticket | FrontdeskError]:
+    """Many tickets the caller may change, in one query: each found ticket, or why not."""
+    statement = visible_tickets(ctx).where(Ticket.id.in_(ticket_ids))
+    writable = visibility(ctx, for_write=True) if write_needs_check(ctx) else true()
+    rows = (await ctx.session.execute(statement.add_columns(writable))).all()
+    found: dict[UUID, Ticket | FrontdeskError] = {
+        ticket_id: NotFound("ticket not found") for ticket_id in ticket_ids
+    }
+    for ticket, may_write in rows:
+        found[ticket.id] = (
+            ticket if may_write else Forbidden("your groups have read-only access to this ticket")
         )
-        if writable is None:
-            raise Forbidden("your groups have read-only access to this ticket")
-    return ticket
+    return found
+
+
+def write_needs_check(ctx: TenantContext) -> bool:
+    """Whether what the caller may change is narrower than what they may read."""
+    return ctx.role is not Role.CONTACT and not agent_sees_everything(ctx)
 
 
 def editable_fields(public: dict[str, Any]) -> dict[str, Any]:
