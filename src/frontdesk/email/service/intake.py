@@ -25,6 +25,7 @@ from frontdesk.email.models import InboundChannel, InboundMail, InboundOutcome, 
 from frontdesk.email.parsing import ParsedMail, UnparseableMail, parse_mail
 from frontdesk.email.service.channels import own_addresses
 from frontdesk.email.service.conversation import Conversation, deliver
+from frontdesk.email.service.staff_mail import deliver_from_staff
 from frontdesk.tenancy.models import Tenant
 
 log = get_logger(__name__)
@@ -139,7 +140,7 @@ async def _decide(
     tenant = await session.get(Tenant, channel.tenant_id)
     assert tenant is not None
     conversation = Conversation(session, store, tenant, channel, mail, own)
-    outcome = await deliver(conversation)
+    outcome = await deliver_from_staff(conversation) or await deliver(conversation)
     record.outcome = outcome.outcome.value
     record.ticket_id = outcome.ticket_id
     record.ticket_message_id = outcome.message_id
