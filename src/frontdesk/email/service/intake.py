@@ -79,6 +79,10 @@ async def receive(
         raw_key=blob.key,
         raw_size=blob.size,
         headers=mail.headers if mail else {},
+        # Known before the decision: set now, so the row is written once, not updated.
+        is_auto_reply=is_auto_reply(mail) if mail else False,
+        quoted_text=(mail.quoted or None) if mail else None,
+        signature=(mail.signature or None) if mail else None,
     )
     try:
         async with session.begin_nested():
@@ -124,10 +128,7 @@ async def _decide(
     mail: ParsedMail,
     record: InboundMail,
 ) -> list[str]:
-    record.is_auto_reply = is_auto_reply(mail)
-    record.quoted_text = mail.quoted or None
-    record.signature = mail.signature or None
-    own = await own_addresses(session, channel.tenant_id)
+    own = await _own_addresses(session, channel.tenant_id)
     if is_bounce(mail):
         await _attach_bounce(session, channel.tenant_id, mail, record)
         return list(mail.notes)
@@ -147,6 +148,14 @@ async def _decide(
     record.needs_review = outcome.needs_review or mail.body_unreadable
     await session.flush()
     return [*mail.notes, *outcome.notes]
+
+
+async def _own_addresses(session: AsyncSession, tenant_id: UUID) -> frozenset[str]:
+    """The tenant's own addresses, read once per transaction (a poll files a batch in one)."""
+    cache: dict[UUID, frozenset[str]] = session.info.setdefault("email_own_addresses", {})
+    if tenant_id not in cache:
+        cache[tenant_id] = await own_addresses(session, tenant_id)
+    return cache[tenant_id]
 
 
 async def _attach_bounce(

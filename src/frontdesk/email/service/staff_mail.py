@@ -25,6 +25,7 @@ from frontdesk.email.service.conversation import (
     mail_body,
     store_files,
 )
+from frontdesk.email.threads import ticket_number_in_subject
 from frontdesk.identity.context import Principal, TenantContext
 from frontdesk.identity.models import Membership, User
 from frontdesk.identity.policy import Role
@@ -71,6 +72,8 @@ async def staff_sender(conversation: Conversation) -> StaffSender | None:
 async def deliver_from_staff(conversation: Conversation) -> Delivered | None:
     """File a staff member's mail on the ticket it answers; None when it is not one (the
     customer path takes it: a staff member may open a ticket by mail like anyone)."""
+    if not _may_answer_a_ticket(conversation):
+        return None
     staff = await staff_sender(conversation)
     if staff is None:
         return None
@@ -85,6 +88,13 @@ async def deliver_from_staff(conversation: Conversation) -> Delivered | None:
     if staff.role is not Role.LIGHT_AGENT and _verified(conversation):
         return await _public_reply(conversation, ctx, ticket)
     return await _note(conversation, ctx, ticket, staff, review=False)
+
+
+def _may_answer_a_ticket(conversation: Conversation) -> bool:
+    """Cheap pre-check: only a mail that names a thread or a ticket token can answer one."""
+    mail = conversation.mail
+    prefix = conversation.tenant.ticket_prefix
+    return bool(mail.thread_ids) or ticket_number_in_subject(mail.subject, prefix) is not None
 
 
 def _verified(conversation: Conversation) -> bool:
