@@ -13,8 +13,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from frontdesk.core.config import Settings
+from frontdesk.core.db import transaction
 from frontdesk.email.authentication import from_domain_authenticated
 from frontdesk.email.service.staff_mail import NOT_VERIFIED, VERIFICATION_KEY
+from frontdesk.identity.policy import Role
+from frontdesk.identity.service.members import add_member_as
+from frontdesk.identity.service.users import create_user
 from frontdesk.tickets.models import TicketMessage
 from tests.email.conftest import DESK, Inbox, pump, push, push_channel
 from tests.factories import World
@@ -153,6 +157,25 @@ async def test_spoofed_staff_mail_never_speaks_to_the_customer(
     assert (await desk.messages(ticket_id))[-1]["is_internal"] is True
     await pump(settings, sessionmaker)
     assert all(b"IBAN" not in m.data for m in inbox.mails)
+
+
+async def test_a_staff_member_who_is_the_requester_writes_as_that_customer(
+    desk: Desk,
+    client: httpx.AsyncClient,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    agent = "it.agent@acme.example.com"  # an internal helpdesk: staff are customers too
+    async with transaction(sessionmaker) as session:
+        user = await create_user(session, email=agent, password="correct-horse-battery")
+        await add_member_as(session, world.a.id, user, Role.AGENT)
+    _, path = await push_channel(client, world, auto_acknowledge=False)
+    first = make_msgid(domain="acme.test")
+    opened = await push(client, path, mail(agent, "My laptop", "It is slow.", message_id=first))
+    again = await push(client, path, mail(agent, "Re: My laptop", "Still.", In_Reply_To=first))
+    assert (again["outcome"], again["ticket_id"]) == ("appended", opened["ticket_id"])
+    latest = (await desk.messages(opened["ticket_id"]))[-1]
+    assert (latest["author_type"], latest["is_internal"]) == ("contact", False)
 
 
 async def test_trusting_staff_mail_needs_the_servers_authserv_id(

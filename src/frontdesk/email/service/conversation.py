@@ -139,7 +139,7 @@ async def sender_contact(conversation: Conversation) -> UUID:
     return created.id
 
 
-async def _is_participant(session: AsyncSession, ticket: Ticket, contact_id: UUID) -> bool:
+async def is_participant(session: AsyncSession, ticket: Ticket, contact_id: UUID) -> bool:
     found = await session.scalar(
         select(TicketParticipant.id).where(
             TicketParticipant.tenant_id == ticket.tenant_id,
@@ -163,7 +163,7 @@ async def deliver(conversation: Conversation) -> Delivered:
     ticket = await find_ticket(conversation)
     if ticket is None:
         return await _new_ticket(conversation, contact_id)
-    if not await _is_participant(conversation.session, ticket, contact_id):
+    if not await is_participant(conversation.session, ticket, contact_id):
         policy = NonParticipantPolicy(conversation.channel.non_participant_policy)
         if policy is NonParticipantPolicy.INTERNAL_NOTE:
             return await _note_for_review(conversation, ticket)

@@ -22,6 +22,7 @@ from frontdesk.email.service.conversation import (
     Delivered,
     as_intake,
     find_ticket,
+    is_participant,
     mail_body,
     store_files,
 )
@@ -29,6 +30,7 @@ from frontdesk.email.threads import ticket_number_in_subject
 from frontdesk.identity.context import Principal, TenantContext
 from frontdesk.identity.models import Membership, User
 from frontdesk.identity.policy import Role
+from frontdesk.identity.repository import contact_id_by_email
 from frontdesk.notifications.kinds import NotificationKind
 from frontdesk.notifications.service import notify_users
 from frontdesk.tickets.models import Channel, Ticket
@@ -78,7 +80,7 @@ async def deliver_from_staff(conversation: Conversation) -> Delivered | None:
     if staff is None:
         return None
     ticket = await find_ticket(conversation)
-    if ticket is None:
+    if ticket is None or await _customer_on(conversation, ticket):
         return None
     ctx = TenantContext(
         conversation.tenant, Principal(staff.user, "session"), staff.role, conversation.session
@@ -88,6 +90,16 @@ async def deliver_from_staff(conversation: Conversation) -> Delivered | None:
     if staff.role is not Role.LIGHT_AGENT and _verified(conversation):
         return await _public_reply(conversation, ctx, ticket)
     return await _note(conversation, ctx, ticket, staff, review=False)
+
+
+async def _customer_on(conversation: Conversation, ticket: Ticket) -> bool:
+    """A staff member who is the ticket's requester or a cc (an internal helpdesk) writes as
+    that customer, with the trust any customer's mail has, never as an agent."""
+    assert conversation.mail.sender is not None
+    contact_id = await contact_id_by_email(
+        conversation.session, ticket.tenant_id, conversation.mail.sender
+    )
+    return contact_id is not None and await is_participant(conversation.session, ticket, contact_id)
 
 
 def _may_answer_a_ticket(conversation: Conversation) -> bool:
