@@ -511,6 +511,7 @@ ROUTES = {
             "/api/v1/tenants/{tenant}/email-settings",
             {"status_mail_categories": ["resolved"]},
             {"status_mail_categories": "resolved"},
+            required="status_mail_categories",
         ),
         Route(
             "PUT",

@@ -216,10 +216,13 @@ class PushReceipt(BaseModel):
 
 
 class EmailSettingsUpdate(Strict):
-    status_mail_categories: Annotated[list[StatusCategory], Field(max_length=6)] = Field(
-        default_factory=list,
-        description="Status categories whose reaching is mailed to the requester and cc's",
-    )
+    status_mail_categories: Annotated[
+        list[StatusCategory],
+        Field(
+            max_length=6,
+            description="Status categories whose reaching is mailed to the requester and cc's",
+        ),
+    ]
 
 
 class EmailSettingsPublic(BaseModel):
