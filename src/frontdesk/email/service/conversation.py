@@ -224,7 +224,9 @@ async def _append(conversation: Conversation, ticket: Ticket, contact_id: UUID) 
         channel=Channel.EMAIL,
         email_headers=mail.headers,
     )
-    target = await _live_ticket(conversation.session, ticket.tenant_id, message.ticket_id)
+    target: Ticket | None = ticket
+    if message.ticket_id != ticket.id:  # a follow-up of a long-closed ticket took it
+        target = await _live_ticket(conversation.session, ticket.tenant_id, message.ticket_id)
     assert target is not None
     notes = await store_files(conversation, ctx, target, message.id)
     if conversation.channel.add_cc_participants:
