@@ -178,6 +178,23 @@ async def test_a_staff_member_who_is_the_requester_writes_as_that_customer(
     assert (latest["author_type"], latest["is_internal"]) == ("contact", False)
 
 
+async def test_mail_from_an_agent_who_may_not_write_the_ticket_is_flagged_for_review(
+    desk: Desk, client: httpx.AsyncClient, world: World
+) -> None:
+    group = await desk.call("POST", "/groups", json={"name": "Billing"})
+    _, path = await push_channel(
+        client, world, auto_acknowledge=False, default_group_id=group["id"]
+    )
+    first = make_msgid(domain="customer.example.org")
+    opened = await push(client, path, mail(DANA, "Printer", "It jams.", message_id=first))
+    ticket_id = opened["ticket_id"]
+    raw = mail(world.a["agent"].email, "Re: Printer", "Let me in.", In_Reply_To=first)
+    receipt = await push(client, path, raw)
+    assert (receipt["outcome"], receipt["needs_review"]) == ("internal_note", True)
+    note = (await desk.messages(ticket_id))[-1]
+    assert (note["is_internal"], note["author_type"]) == (True, "system")
+
+
 async def test_trusting_staff_mail_needs_the_servers_authserv_id(
     client: httpx.AsyncClient, world: World
 ) -> None:

@@ -165,6 +165,8 @@ async def _note(
         MessageCreate(
             body=(heading + mail_body(mail))[:MAX_BODY],
             is_internal=True,
+            # Filed by the intake when the agent may not write here: no user stands behind it.
+            author_type="system" if review else None,
             external_message_id=mail.message_id,
         ),
         channel=Channel.EMAIL,
