@@ -507,6 +507,13 @@ ROUTES = {
             required="name",
         ),
         Route(
+            "PATCH",
+            "/api/v1/tenants/{tenant}/email-settings",
+            {"status_mail_categories": ["resolved"]},
+            {"status_mail_categories": "resolved"},
+            required="status_mail_categories",
+        ),
+        Route(
             "PUT",
             "/api/v1/tenants/{tenant}/email-templates/acknowledgement/de",
             {"subject": "Danke", "body_text": "Ihre Anfrage {{ ticket.display_id }} ist da."},

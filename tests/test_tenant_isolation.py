@@ -60,6 +60,8 @@ B_ROLES = (Role.OWNER, Role.ADMIN, Role.AGENT, Role.LIGHT_AGENT, Role.CONTACT)
 SHOWS_NO_TENANT_DATA = {
     f"{TENANT_ROUTES}/notifications/unread-count",
     f"{TENANT_ROUTES}/notifications/preferences",
+    # A list of status categories: nothing in it can carry a canary.
+    f"{TENANT_ROUTES}/email-settings",
 }
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from frontdesk.core.security import decrypt_secret
 from frontdesk.core.storage import LocalBlobStore
 from frontdesk.email.models import InboundChannel
-from frontdesk.email.service.imap import IMPORTED_KEYWORD, poll_all
+from frontdesk.email.service.imap import BATCH, IMPORTED_KEYWORD, PassLimit, poll_all
 from tests.email.conftest import DESK, free_port
 from tests.factories import World
 
@@ -303,3 +303,50 @@ async def test_a_wrong_password_is_recorded_on_the_channel(
         "AUTHENTICATIONFAILED" in shown.json()["last_error"]
         or "auth" in shown.json()["last_error"].lower()
     )
+
+
+async def test_a_backlog_is_worked_through_in_one_pass_within_its_limit(
+    client: httpx.AsyncClient,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: LocalBlobStore,
+    dovecot: Mailbox,
+) -> None:
+    dovecot.create("Backlog")
+    await _imap_channel(client, world, dovecot.port, folder="Backlog")
+    waiting = 2 * BATCH + 20
+    connection = dovecot.client()
+    try:
+        for number in range(waiting):
+            raw = raw_mail(f"Backlog {number}")
+            status, _ = connection.append(
+                "Backlog", "", imaplib.Time2Internaldate(time.time()), raw
+            )
+            assert status == "OK"
+    finally:
+        connection.logout()
+
+    # Bounded: one pass takes at most its limit, the next pass the rest.
+    first = await poll_all(sessionmaker, store, 0, PassLimit(messages=BATCH + 10))
+    assert first == BATCH + 10
+    assert await poll_all(sessionmaker, store, every_seconds=0) == waiting - first
+    assert await poll_all(sessionmaker, store, every_seconds=0) == 0
+    assert len(await _tickets_all(client, world)) == waiting
+    flags = dovecot.flags("Backlog")
+    assert len(flags) == waiting
+    assert all(IMPORTED_KEYWORD in f for f in flags)
+
+
+async def _tickets_all(client: httpx.AsyncClient, world: World) -> list[str]:
+    subjects: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": "200"} | ({"cursor": cursor} if cursor else {})
+        listed = await client.get(
+            f"/api/v1/tenants/{world.a.slug}/tickets", params=params, headers=world.a["owner"].auth
+        )
+        page = listed.json()
+        subjects += [str(t["subject"]) for t in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return subjects

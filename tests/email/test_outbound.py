@@ -57,7 +57,9 @@ async def test_customers_get_replies_and_enabled_status_changes_never_notes(
     sessionmaker: async_sessionmaker[AsyncSession],
     inbox: Inbox,
 ) -> None:
-    await push_channel(client, world, notify_status_categories=["resolved"], auto_acknowledge=False)
+    await push_channel(client, world, auto_acknowledge=False)
+    settings_patch = {"status_mail_categories": ["resolved"]}
+    await desk.call("PATCH", "/email-settings", json=settings_patch)
     ticket_id = await desk.ticket()
     cc = "boss@customer.example.org"
     await desk.call("POST", f"/tickets/{ticket_id}/participants", json={"role": "cc", "email": cc})

@@ -163,6 +163,8 @@ EXPECTED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", f"{T}/email-templates"): ADMINS,
     ("PUT", f"{T}/email-templates/{{kind}}/{{locale}}"): ADMINS,
     ("DELETE", f"{T}/email-templates/{{kind}}/{{locale}}"): ADMINS,
+    ("GET", f"{T}/email-settings"): ADMINS,
+    ("PATCH", f"{T}/email-settings"): ADMINS,
     # everyone's own notifications (another's are 404, tests/notifications)
     ("GET", f"{T}/notifications"): STAFF_AND_CONTACTS,
     ("GET", f"{T}/notifications/unread-count"): STAFF_AND_CONTACTS,
@@ -793,6 +795,9 @@ CASES: dict[tuple[str, str], Case] = {
     ("POST", f"{API}/email/inbound/{{secret}}"): Case(raw=_pushed_mail),
     ("PUT", f"{T}/email-templates/{{kind}}/{{locale}}"): Case(body=_template_body),
     ("DELETE", f"{T}/email-templates/{{kind}}/{{locale}}"): Case(fresh=_fresh_template),
+    ("PATCH", f"{T}/email-settings"): Case(
+        body=lambda _kit, _who: {"status_mail_categories": ["resolved"]}
+    ),
     ("PUT", f"{T}/notifications/preferences"): Case(
         body=lambda _kit, _who: {
             "preferences": [{"kind": "ticket_created", "channel": "email", "enabled": False}]

@@ -88,8 +88,11 @@ class InboundChannel(TenantOwned, Base):
     non_participant_policy: Mapped[str] = mapped_column(
         String(20), default=NonParticipantPolicy.NEW_TICKET.value
     )
-    #: Status categories whose reaching is mailed to the requester and cc's.
-    notify_status_categories: Mapped[list[str]] = mapped_column(default=list)
+    #: A mail from a staff member's address may speak to the customer as that agent (public
+    #: reply) only when this is on and `trusted_authserv_id` vouches for its From domain.
+    trust_staff_mail: Mapped[bool] = mapped_column(default=False)
+    #: The authserv-id of the desk's receiving server in `Authentication-Results` headers.
+    trusted_authserv_id: Mapped[str | None] = mapped_column(String(253))
     #: Automatic mails (acknowledgements) one sender may get per hour.
     auto_reply_limit_per_hour: Mapped[int] = mapped_column(default=5)
     imap_host: Mapped[str | None] = mapped_column(String(253))
@@ -202,6 +205,19 @@ class EmailTemplate(TenantOwned, Base):
     subject: Mapped[str] = mapped_column(String(500))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class EmailSettings(TenantOwned, Base):
+    """A tenant's mail settings (one row, made on first write; absent means the defaults)."""
+
+    __tablename__ = "email_settings"
+    __table_args__ = (UniqueConstraint("tenant_id"),)
+
+    #: Status categories whose reaching is mailed to the requester and cc's.
+    status_mail_categories: Mapped[list[str]] = mapped_column(default=list)
     version: Mapped[int] = mapped_column(default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -90,6 +90,8 @@ class ParsedMail:
     #: None without the header; "" for the null sender `<>` (bounces, auto-replies).
     return_path: str | None
     headers: dict[str, str]
+    #: Every Authentication-Results header, top (added last) first.
+    authentication_results: list[str] = field(default_factory=list)
     text: str = ""
     quoted: str = ""
     signature: str = ""
@@ -152,6 +154,11 @@ def message_ids(value: str) -> list[str]:
     return MESSAGE_ID.findall(value)
 
 
+def _all_headers(message: Message, name: str, limit: int = 20) -> list[str]:
+    values = message.get_all(name) or []
+    return [clean_text(WHITESPACE.sub(" ", str(value)))[:2000] for value in values[:limit]]
+
+
 def _addresses(message: Message, name: str) -> list[tuple[str, str]]:
     values = [header_text(message, name)] if message.get(name) is not None else []
     found = []
@@ -207,6 +214,7 @@ def parse_mail(raw: bytes, *, max_depth: int = MAX_DEPTH, max_parts: int = MAX_P
             for name in KEPT_HEADERS
             if message.get(name) is not None
         },
+        authentication_results=_all_headers(message, "Authentication-Results"),
     )
     if headers_only:
         parsed.body_unreadable = True
@@ -236,7 +244,9 @@ def _read_body(message: Message, parsed: ParsedMail, *, max_depth: int, max_part
                 continue
             children = part.get_payload()
             if isinstance(children, list):
-                stack.extend((child, depth + 1) for child in reversed(children))
+                stack.extend(
+                    (child, depth + 1) for child in reversed(children) if isinstance(child, Message)
+                )
             continue
         disposition = (part.get_content_disposition() or "").lower()
         is_body_text = content_type in ("text/plain", "text/html") and disposition != "attachment"

@@ -21,13 +21,15 @@ from frontdesk.email.schemas import (
     ChannelCreated,
     ChannelPublic,
     ChannelUpdate,
+    EmailSettingsPublic,
+    EmailSettingsUpdate,
     EmailTemplatePublic,
     EmailTemplateSet,
     InboundMailPublic,
     OutboundMailPublic,
     PushReceipt,
 )
-from frontdesk.email.service import channels, mail_log, templates
+from frontdesk.email.service import channels, mail_log, templates, tenant_settings
 from frontdesk.email.service.intake import receive
 from frontdesk.identity.context import TenantContext
 from frontdesk.identity.dependencies import permits
@@ -105,6 +107,29 @@ async def delete_channel(channel_id: UUID, ctx: ChannelManagers) -> Response:
     channel = await channels.get_channel(ctx, channel_id)
     await channels.delete_channel(ctx, channel)
     return Response(status_code=204)
+
+
+# --- the tenant's mail settings ----------------------------------------------------------------
+
+
+@router.get("/email-settings", response_model=EmailSettingsPublic)
+async def get_email_settings(ctx: ChannelReaders) -> JSONResponse:
+    """Which status changes mail the requester and cc's (a tenant setting, for every channel)."""
+    public = await tenant_settings.get_email_settings(ctx)
+    return with_etag(public, public.version)
+
+
+@router.patch(
+    "/email-settings",
+    response_model=EmailSettingsPublic,
+    openapi_extra=patch_openapi(EmailSettingsUpdate),
+)
+async def update_email_settings(ctx: ChannelManagers, request: Request) -> JSONResponse:
+    current = await tenant_settings.get_email_settings(ctx)
+    editable = current.model_dump(mode="json", exclude={"version"})
+    changes = await read_patch(request, EmailSettingsUpdate, editable, current.version)
+    public = await tenant_settings.update_email_settings(ctx, changes)
+    return with_etag(public, public.version)
 
 
 # --- template overrides -----------------------------------------------------------------------

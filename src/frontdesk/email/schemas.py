@@ -26,6 +26,9 @@ StatusKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,59}$")]
 Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Secret = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 Address = Annotated[EmailStr, StringConstraints(max_length=320)]
+AuthservId = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,252}$")
+]
 
 
 class Strict(BaseModel):
@@ -58,11 +61,21 @@ class ChannelFields(Strict):
     auto_acknowledge: bool = True
     add_cc_participants: bool = True
     non_participant_policy: NonParticipantPolicy = NonParticipantPolicy.NEW_TICKET
-    notify_status_categories: Annotated[list[StatusCategory], Field(max_length=6)] = Field(
-        default_factory=list
-    )
     auto_reply_limit_per_hour: int = Field(default=5, ge=0, le=1000)
+    trust_staff_mail: bool = Field(
+        default=False,
+        description="Mail from a staff member's address becomes a public reply as that agent "
+        "only when `trusted_authserv_id` vouches for it (aligned dkim=pass or spf=pass); "
+        "otherwise it is an internal note marked as not verified",
+    )
+    trusted_authserv_id: AuthservId | None = None
     imap: ImapSettings | None = None
+
+    @model_validator(mode="after")
+    def _trust_needs_a_server(self) -> ChannelFields:
+        if self.trust_staff_mail and not self.trusted_authserv_id:
+            raise ValueError("trust_staff_mail needs trusted_authserv_id")
+        return self
 
 
 class ChannelCreate(ChannelFields):
@@ -126,8 +139,9 @@ class ChannelPublic(BaseModel):
     auto_acknowledge: bool
     add_cc_participants: bool
     non_participant_policy: str
-    notify_status_categories: list[str]
     auto_reply_limit_per_hour: int
+    trust_staff_mail: bool
+    trusted_authserv_id: str | None
     imap: ImapPublic | None
     has_push_url: bool
     last_polled_at: datetime | None
@@ -199,6 +213,21 @@ class PushReceipt(BaseModel):
             ticket_id=record.ticket_id,
             needs_review=record.needs_review,
         )
+
+
+class EmailSettingsUpdate(Strict):
+    status_mail_categories: Annotated[
+        list[StatusCategory],
+        Field(
+            max_length=6,
+            description="Status categories whose reaching is mailed to the requester and cc's",
+        ),
+    ]
+
+
+class EmailSettingsPublic(BaseModel):
+    status_mail_categories: list[str]
+    version: int
 
 
 class EmailTemplateSet(Strict):

@@ -61,8 +61,9 @@ def channel_public(channel: InboundChannel) -> ChannelPublic:
         auto_acknowledge=channel.auto_acknowledge,
         add_cc_participants=channel.add_cc_participants,
         non_participant_policy=channel.non_participant_policy,
-        notify_status_categories=list(channel.notify_status_categories),
         auto_reply_limit_per_hour=channel.auto_reply_limit_per_hour,
+        trust_staff_mail=channel.trust_staff_mail,
+        trusted_authserv_id=channel.trusted_authserv_id,
         imap=imap,
         has_push_url=channel.push_secret_digest is not None,
         last_polled_at=channel.last_polled_at,
@@ -136,8 +137,10 @@ def _apply(channel: InboundChannel, data: ChannelFields) -> None:
     channel.auto_acknowledge = data.auto_acknowledge
     channel.add_cc_participants = data.add_cc_participants
     channel.non_participant_policy = data.non_participant_policy.value
-    channel.notify_status_categories = [c.value for c in data.notify_status_categories]
     channel.auto_reply_limit_per_hour = data.auto_reply_limit_per_hour
+    channel.trust_staff_mail = data.trust_staff_mail
+    authserv_id = data.trusted_authserv_id
+    channel.trusted_authserv_id = authserv_id.lower() if authserv_id else None
     imap = data.imap
     channel.imap_host = imap.host if imap else None
     channel.imap_port = imap.port if imap else None

@@ -139,7 +139,7 @@ async def sender_contact(conversation: Conversation) -> UUID:
     return created.id
 
 
-async def _is_participant(session: AsyncSession, ticket: Ticket, contact_id: UUID) -> bool:
+async def is_participant(session: AsyncSession, ticket: Ticket, contact_id: UUID) -> bool:
     found = await session.scalar(
         select(TicketParticipant.id).where(
             TicketParticipant.tenant_id == ticket.tenant_id,
@@ -163,7 +163,7 @@ async def deliver(conversation: Conversation) -> Delivered:
     ticket = await find_ticket(conversation)
     if ticket is None:
         return await _new_ticket(conversation, contact_id)
-    if not await _is_participant(conversation.session, ticket, contact_id):
+    if not await is_participant(conversation.session, ticket, contact_id):
         policy = NonParticipantPolicy(conversation.channel.non_participant_policy)
         if policy is NonParticipantPolicy.INTERNAL_NOTE:
             return await _note_for_review(conversation, ticket)
@@ -173,7 +173,7 @@ async def deliver(conversation: Conversation) -> Delivered:
     return await _append(conversation, ticket, contact_id)
 
 
-def _body(mail: ParsedMail) -> str:
+def mail_body(mail: ParsedMail) -> str:
     return (mail.text or mail.full_text or "(no text)")[:MAX_BODY]
 
 
@@ -188,7 +188,7 @@ async def _new_ticket(conversation: Conversation, contact_id: UUID) -> Delivered
         intake,
         TicketCreate(
             subject=mail.subject.strip() or "(no subject)",
-            description=_body(mail),
+            description=mail_body(mail),
             requester_id=contact_id,
             channel=Channel.EMAIL,
             priority=Priority(channel.default_priority),
@@ -217,16 +217,18 @@ async def _append(conversation: Conversation, ticket: Ticket, contact_id: UUID) 
         ctx,
         ticket,
         MessageCreate(
-            body=_body(mail),
+            body=mail_body(mail),
             body_html=mail.html[:MAX_BODY] if mail.html else None,
             external_message_id=mail.message_id,
         ),
         channel=Channel.EMAIL,
         email_headers=mail.headers,
     )
-    target = await _live_ticket(conversation.session, ticket.tenant_id, message.ticket_id)
+    target: Ticket | None = ticket
+    if message.ticket_id != ticket.id:  # a follow-up of a long-closed ticket took it
+        target = await _live_ticket(conversation.session, ticket.tenant_id, message.ticket_id)
     assert target is not None
-    notes = await _store_files(conversation, ctx, target, message.id)
+    notes = await store_files(conversation, ctx, target, message.id)
     if conversation.channel.add_cc_participants:
         notes += await _add_ccs(conversation, target, contact_id)
     outcome = InboundOutcome.APPENDED
@@ -246,7 +248,7 @@ async def _note_for_review(conversation: Conversation, ticket: Ticket) -> Delive
         intake,
         ticket,
         MessageCreate(
-            body=(heading + _body(mail))[:MAX_BODY],
+            body=(heading + mail_body(mail))[:MAX_BODY],
             is_internal=True,
             author_type="system",
             external_message_id=mail.message_id,
@@ -254,11 +256,11 @@ async def _note_for_review(conversation: Conversation, ticket: Ticket) -> Delive
         channel=Channel.EMAIL,
         email_headers=mail.headers,
     )
-    notes = await _store_files(conversation, intake, ticket, message.id)
+    notes = await store_files(conversation, intake, ticket, message.id)
     return Delivered(InboundOutcome.INTERNAL_NOTE, ticket.id, message.id, True, notes)
 
 
-async def _store_files(
+async def store_files(
     conversation: Conversation, ctx: TenantContext, ticket: Ticket, message_id: UUID
 ) -> list[str]:
     """Each file of the mail on its message; one that breaks a limit is left out, and said so."""

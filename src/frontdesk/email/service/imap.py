@@ -1,15 +1,19 @@
-"""Polling IMAP mailboxes: fetch, file each message in its own transaction, then mark it.
+"""Polling IMAP mailboxes: fetch a batch, file it in one transaction, then mark it.
 
-A fetched message is marked only after its transaction committed: moved to the processed
-folder when the channel names one, else flagged `\\Seen` and `$Frontdesk`. A crash in between
-fetches it again next time, and its Message-ID makes the second filing a no-op. The client is
-the standard library's imaplib, run in a worker thread.
+A fetched message is marked only after the transaction that filed it committed: moved to the
+processed folder when the channel names one, else flagged `\\Seen` and `$Frontdesk`. A crash
+in between fetches it again next time, and its Message-ID makes the second filing a no-op.
+A mailbox with a backlog is worked through batch after batch in the same pass, bounded in
+messages and seconds so that one busy mailbox cannot starve the others. The client is the
+standard library's imaplib, run in a worker thread.
 """
 
 from __future__ import annotations
 
 import imaplib
+import re
 import ssl
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -30,6 +34,15 @@ log = get_logger(__name__)
 IMPORTED_KEYWORD = "$Frontdesk"
 BATCH = 50
 TIMEOUT = 30.0
+FETCHED_UID = re.compile(rb"\bUID (\d+)")
+
+
+@dataclass(frozen=True)
+class PassLimit:
+    """How much one poll of one mailbox may take on before it yields to the next."""
+
+    messages: int = 1000
+    seconds: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -86,23 +99,28 @@ class ImapSession:
         found = data[0] if data and isinstance(data[0], bytes) else b""
         return [uid.decode() for uid in found.split()[:BATCH]]
 
-    def fetch(self, uid: str) -> bytes | None:
+    def fetch(self, uids: list[str]) -> dict[str, bytes]:
+        """The raw messages of `uids`, in one round trip; a vanished one is simply absent."""
         assert self.client is not None
-        status, data = self.client.uid("FETCH", uid, "(BODY.PEEK[])")
+        status, data = self.client.uid("FETCH", ",".join(uids), "(UID BODY.PEEK[])")
         if status != "OK":
-            return None
+            return {}
+        found = {}
         for item in data:
             if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
-                return item[1]
-        return None
+                uid = FETCHED_UID.search(item[0])
+                if uid is not None:
+                    found[uid.group(1).decode()] = item[1]
+        return found
 
-    def mark(self, uid: str) -> None:
+    def mark(self, uids: list[str]) -> None:
         assert self.client is not None
-        self.client.uid("STORE", uid, "+FLAGS", f"(\\Seen {IMPORTED_KEYWORD})")
+        uid_set = ",".join(uids)
+        self.client.uid("STORE", uid_set, "+FLAGS", f"(\\Seen {IMPORTED_KEYWORD})")
         if self.box.processed_folder:
-            status, _ = self.client.uid("COPY", uid, _quoted(self.box.processed_folder))
+            status, _ = self.client.uid("COPY", uid_set, _quoted(self.box.processed_folder))
             if status == "OK":
-                self.client.uid("STORE", uid, "+FLAGS", "(\\Deleted)")
+                self.client.uid("STORE", uid_set, "+FLAGS", "(\\Deleted)")
                 self.client.expunge()
 
     def close(self) -> None:
@@ -129,7 +147,10 @@ def mailbox_of(channel: InboundChannel) -> Mailbox:
 
 
 async def poll_all(
-    sessionmaker: async_sessionmaker[AsyncSession], store: BlobStore, every_seconds: float
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: BlobStore,
+    every_seconds: float,
+    limit: PassLimit = PassLimit(),
 ) -> int:
     """Poll each active IMAP channel not polled in the last `every_seconds`; returns how many
     messages were filed."""
@@ -149,28 +170,34 @@ async def poll_all(
         )
     filed = 0
     for channel in channels:
-        filed += await poll_channel(sessionmaker, store, channel)
+        filed += await poll_channel(sessionmaker, store, channel, limit)
     return filed
 
 
 async def poll_channel(
-    sessionmaker: async_sessionmaker[AsyncSession], store: BlobStore, channel: InboundChannel
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: BlobStore,
+    channel: InboundChannel,
+    limit: PassLimit = PassLimit(),
 ) -> int:
+    """File what waits in the channel's mailbox, batch after batch while a full batch came
+    and the pass's limit allows; returns how many messages were filed."""
     filed, error = 0, None
     imap: ImapSession | None = None
+    deadline = time.monotonic() + limit.seconds
     try:
         imap = ImapSession(mailbox_of(channel))
         await anyio.to_thread.run_sync(imap.open)
-        for uid in await anyio.to_thread.run_sync(imap.unprocessed):
-            raw = await anyio.to_thread.run_sync(imap.fetch, uid)
-            if raw is not None:
-                async with transaction(sessionmaker, actor=EMAIL_ACTOR) as session:
-                    live = await session.get(InboundChannel, (channel.tenant_id, channel.id))
-                    if live is None:
-                        break
-                    await receive(session, store, live, raw)
-                filed += 1
-            await anyio.to_thread.run_sync(imap.mark, uid)
+        while filed < limit.messages and time.monotonic() < deadline:
+            uids = (await anyio.to_thread.run_sync(imap.unprocessed))[: limit.messages - filed]
+            if not uids:
+                break
+            batch = await _file_batch(sessionmaker, store, channel, imap, uids)
+            if batch is None:  # the channel was deleted meanwhile
+                break
+            filed += batch
+            if len(uids) < BATCH:
+                break
     except Exception as exc:  # a mailbox that is down must not stop the others
         error = f"{type(exc).__name__}: {exc}"[:2000]
         log.warning("imap_poll_failed", channel_id=str(channel.id), error=error)
@@ -179,6 +206,27 @@ async def poll_channel(
             await anyio.to_thread.run_sync(imap.close)
     await _record_poll(sessionmaker, channel, error)
     return filed
+
+
+async def _file_batch(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: BlobStore,
+    channel: InboundChannel,
+    imap: ImapSession,
+    uids: list[str],
+) -> int | None:
+    """One transaction for the batch (each message in its own savepoint, see `receive`), then
+    the marks; None when the channel is gone."""
+    raws = await anyio.to_thread.run_sync(imap.fetch, uids)
+    async with transaction(sessionmaker, actor=EMAIL_ACTOR) as session:
+        live = await session.get(InboundChannel, (channel.tenant_id, channel.id))
+        if live is None:
+            return None
+        for uid in uids:
+            if uid in raws:
+                await receive(session, store, live, raws[uid])
+    await anyio.to_thread.run_sync(imap.mark, uids)
+    return sum(1 for uid in uids if uid in raws)
 
 
 async def _record_poll(

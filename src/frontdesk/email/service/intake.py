@@ -25,6 +25,7 @@ from frontdesk.email.models import InboundChannel, InboundMail, InboundOutcome, 
 from frontdesk.email.parsing import ParsedMail, UnparseableMail, parse_mail
 from frontdesk.email.service.channels import own_addresses
 from frontdesk.email.service.conversation import Conversation, deliver
+from frontdesk.email.service.staff_mail import deliver_from_staff
 from frontdesk.tenancy.models import Tenant
 
 log = get_logger(__name__)
@@ -78,6 +79,10 @@ async def receive(
         raw_key=blob.key,
         raw_size=blob.size,
         headers=mail.headers if mail else {},
+        # Known before the decision: set now, so the row is written once, not updated.
+        is_auto_reply=is_auto_reply(mail) if mail else False,
+        quoted_text=(mail.quoted or None) if mail else None,
+        signature=(mail.signature or None) if mail else None,
     )
     try:
         async with session.begin_nested():
@@ -123,10 +128,7 @@ async def _decide(
     mail: ParsedMail,
     record: InboundMail,
 ) -> list[str]:
-    record.is_auto_reply = is_auto_reply(mail)
-    record.quoted_text = mail.quoted or None
-    record.signature = mail.signature or None
-    own = await own_addresses(session, channel.tenant_id)
+    own = await _own_addresses(session, channel.tenant_id)
     if is_bounce(mail):
         await _attach_bounce(session, channel.tenant_id, mail, record)
         return list(mail.notes)
@@ -139,13 +141,21 @@ async def _decide(
     tenant = await session.get(Tenant, channel.tenant_id)
     assert tenant is not None
     conversation = Conversation(session, store, tenant, channel, mail, own)
-    outcome = await deliver(conversation)
+    outcome = await deliver_from_staff(conversation) or await deliver(conversation)
     record.outcome = outcome.outcome.value
     record.ticket_id = outcome.ticket_id
     record.ticket_message_id = outcome.message_id
     record.needs_review = outcome.needs_review or mail.body_unreadable
     await session.flush()
     return [*mail.notes, *outcome.notes]
+
+
+async def _own_addresses(session: AsyncSession, tenant_id: UUID) -> frozenset[str]:
+    """The tenant's own addresses, read once per transaction (a poll files a batch in one)."""
+    cache: dict[UUID, frozenset[str]] = session.info.setdefault("email_own_addresses", {})
+    if tenant_id not in cache:
+        cache[tenant_id] = await own_addresses(session, tenant_id)
+    return cache[tenant_id]
 
 
 async def _attach_bounce(

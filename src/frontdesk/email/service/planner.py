@@ -38,6 +38,7 @@ from frontdesk.email.rendering import Override, render
 from frontdesk.email.service import recipients as who
 from frontdesk.email.service.preferences import wants
 from frontdesk.email.service.recipients import Recipient
+from frontdesk.email.service.tenant_settings import status_mail_categories
 from frontdesk.email.threads import subject_with_token
 from frontdesk.identity.models import Contact, Membership, User
 from frontdesk.notifications.kinds import NotificationKind
@@ -188,9 +189,9 @@ async def _ticket_created(plan: Plan) -> None:
 
 async def _ticket_updated(plan: Plan, delta: dict[str, Any]) -> None:
     session, ticket = plan.session, plan.ticket
-    if "status_category" in delta and plan.channel is not None:
+    if "status_category" in delta:
         category = delta["status_category"][1]
-        if category in plan.channel.notify_status_categories:
+        if category in await status_mail_categories(session, ticket.tenant_id):
             for recipient in await who.customers(session, ticket):
                 await queue(plan, MailKind.STATUS_CHANGED, recipient)
     if "assignee_id" in delta and delta["assignee_id"][1] is not None:
