@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 import frontdesk.core.db
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

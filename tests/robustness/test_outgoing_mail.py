@@ -151,8 +151,10 @@ async def test_the_xss_corpus_reaches_no_mail_as_markup(
     assert getattr(app.state, "sign_in_link_sender", None) is not None
     inbox, _ = sink
     desk = Desk(client, world)
-    await push_channel(client, world, notify_status_categories=["resolved"],
-                       auto_reply_limit_per_hour=1000)  # fmt: skip
+    await push_channel(client, world, auto_reply_limit_per_hour=1000)
+    await desk.must(
+        "PATCH", "/email-settings", "owner", json={"status_mail_categories": ["resolved"]}
+    )
     group = await desk.must("POST", "/groups", "owner", json={"name": "Tier 1"})
     member = {"user_id": str(world.a["agent"].user_id)}
     await desk.must("POST", f"/groups/{group['id']}/members", "owner", json=member)
@@ -208,11 +210,13 @@ async def test_no_mail_or_notice_to_a_contact_carries_anything_internal(
 ) -> None:
     inbox, _ = sink
     categories = ["new", "open", "pending", "on_hold", "resolved", "closed"]
-    await push_channel(client, world, notify_status_categories=categories,
-                       auto_reply_limit_per_hour=1000)  # fmt: skip
+    await push_channel(client, world, auto_reply_limit_per_hour=1000)
+    desk = Desk(client, world)
+    await desk.must(
+        "PATCH", "/email-settings", "owner", json={"status_mail_categories": categories}
+    )
     files = any("/attachments" in route.template for route in tenant_get_routes(app))
     scene = await build_scene(client, world, files=files)
-    desk = Desk(client, world)
     ticket, canary = scene.ids["ticket"], scene.canaries[0]
     await desk.must("POST", f"/tickets/{ticket}/messages", "owner",
                     json={"body": f"@agent {canary} mention", "is_internal": True})  # fmt: skip
