@@ -17,7 +17,7 @@ from frontdesk.core.clock import utcnow
 from frontdesk.core.config import Settings
 from frontdesk.core.db import transaction
 from frontdesk.core.events import OutboxEvent
-from frontdesk.email.models import EmailTemplate, OutboundMail
+from frontdesk.email.models import OutboundMail
 from frontdesk.email.service.sign_in_links import LIMIT_PER_HOUR
 from frontdesk.identity.models import User
 from frontdesk.web.portal.models import PortalSignInLink
@@ -159,17 +159,18 @@ async def test_a_tenant_override_is_used(
     sessionmaker: async_sessionmaker[AsyncSession],
     inbox: Inbox,  # noqa: F811
 ) -> None:
-    async with transaction(sessionmaker) as session:
-        session.add(
-            EmailTemplate(
-                tenant_id=world.a.id,
-                kind="sign_in_link",
-                locale="en",
-                subject="{{ tenant_name }} portal",
-                body_text="Hi {{ recipient_name }}: {{ sign_in_url }}",
-                body_html=None,
-            )
-        )
+    url = f"/api/v1/tenants/{world.a.slug}/email-templates/sign_in_link/en"
+    owner = world.a["owner"].auth
+    wrong = {"subject": "{{ ticket.subject }}", "body_text": "{{ sign_in_url }}"}
+    refused = await client.put(url, json=wrong, headers=owner)
+    assert refused.status_code == 422, "a sign-in mail has no ticket to show"
+    override = {
+        "subject": "{{ tenant_name }} portal",
+        "body_text": "Hi {{ recipient_name }}: {{ sign_in_url }}",
+        "body_html": None,
+    }
+    saved = await client.put(url, json=override, headers=owner)
+    assert saved.status_code == 200, saved.text
     await ask_for_link(client, CARLA)
     await pump(settings, sessionmaker)
     (mail,) = inbox.to(CARLA)

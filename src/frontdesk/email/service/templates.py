@@ -14,6 +14,7 @@ from frontdesk.email.models import EmailTemplate
 from frontdesk.email.rendering import Override, render
 from frontdesk.email.schemas import EmailTemplatePublic, EmailTemplateSet
 from frontdesk.email.service.planner import MailKind
+from frontdesk.email.service.sign_in_links import KIND as SIGN_IN_LINK
 from frontdesk.identity.context import TenantContext
 
 LOCALE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -36,11 +37,21 @@ SAMPLE = {
 }
 
 
-def check_names(kind: str, locale: str) -> MailKind:
+SIGN_IN_SAMPLE = {
+    "tenant_name": "Acme",
+    "recipient_name": "Dana",
+    "sign_in_url": "https://desk.example.com/portal/acme/link/use?token=sample",
+    "expires_at": "2026-01-01 12:00 UTC",
+}
+#: Every template a tenant may override, with the data it is checked against.
+SAMPLES = {kind.value: SAMPLE for kind in MailKind} | {SIGN_IN_LINK: SIGN_IN_SAMPLE}
+
+
+def check_names(kind: str, locale: str) -> str:
     """The template's kind; an unknown kind or malformed locale names nothing (404)."""
-    if kind not in MailKind.__members__.values() or not LOCALE.match(locale):
+    if kind not in SAMPLES or not LOCALE.match(locale):
         raise NotFound("no such template")
-    return MailKind(kind)
+    return kind
 
 
 async def list_templates(ctx: TenantContext) -> Sequence[EmailTemplate]:
@@ -58,10 +69,10 @@ async def _find(ctx: TenantContext, kind: str, locale: str) -> EmailTemplate | N
     )
 
 
-def _check_renders(kind: MailKind, locale: str, data: EmailTemplateSet) -> None:
+def _check_renders(kind: str, locale: str, data: EmailTemplateSet) -> None:
     override = Override(data.subject, data.body_text, data.body_html)
     try:
-        render(kind.value, locale, SAMPLE, override, strict=True)
+        render(kind, locale, SAMPLES[kind], override, strict=True)
     except TemplateError as exc:
         raise ValidationFailed(f"the template does not render: {exc}", field="body_text") from exc
 
@@ -70,8 +81,7 @@ async def set_template(
     ctx: TenantContext, kind: str, locale: str, data: EmailTemplateSet
 ) -> EmailTemplatePublic:
     """Create or replace the override (audited, emits `email_template.updated`)."""
-    mail_kind = check_names(kind, locale)
-    _check_renders(mail_kind, locale, data)
+    _check_renders(check_names(kind, locale), locale, data)
     row = await _find(ctx, kind, locale)
     if row is None:
         row = EmailTemplate(tenant_id=ctx.tenant_id, kind=kind, locale=locale)
