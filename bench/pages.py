@@ -70,7 +70,7 @@ def quantile(values: list[float], q: float) -> float | None:
 
 def psql(sql: str) -> None:
     command = ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", sql]
-    subprocess.run(command, check=True)  # noqa: S603 - a local admin tool
+    subprocess.run(command, check=True)
 
 
 def load_average() -> str:
