@@ -21,7 +21,8 @@ from frontdesk.identity.models import (
     Membership,
 )
 from frontdesk.sla.models import SlaCalendar, SlaPolicy, SlaTarget, TicketSlaState
-from frontdesk.tickets.models import ParticipantRole, TicketParticipant, TicketTag
+from frontdesk.tickets.models import ParticipantRole, TicketParticipant
+from frontdesk.tickets.repository import tags_of
 
 
 async def policies_in_order(session: AsyncSession, tenant_id: UUID) -> list[SlaPolicy]:
@@ -118,12 +119,9 @@ async def states_of(
 
 
 async def tag_list(session: AsyncSession, tenant_id: UUID, ticket_id: UUID) -> list[str]:
-    rows = await session.scalars(
-        select(TicketTag.tag).where(
-            TicketTag.tenant_id == tenant_id, TicketTag.ticket_id == ticket_id
-        )
-    )
-    return list(rows.all())
+    """The ticket's tags as this unit of work left them (the tickets domain's cache, which
+    knows tags added but not flushed yet), else from the table."""
+    return (await tags_of(session, tenant_id, [ticket_id]))[ticket_id]
 
 
 async def requester_facts(

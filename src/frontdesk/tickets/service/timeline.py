@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.core.events import emit_and_react, jsonable
-from frontdesk.tickets.models import Ticket, TicketAudit
+from frontdesk.core.events import emit_and_react, jsonable, react_ahead
+from frontdesk.tickets.models import Ticket, TicketAudit, TicketMessage
 
 #: Changes of these fields are internal: a contact never sees them in the timeline.
 INTERNAL_FIELDS = frozenset(
@@ -76,4 +76,41 @@ async def ticket_event(
         subject_id=subject_id or ticket.id,
         snapshot=snapshot,
         delta=delta,
+    )
+
+
+async def before_write(
+    session: AsyncSession,
+    ticket: Ticket,
+    action: str,
+    delta: dict[str, Any] | None = None,
+    *,
+    message: TicketMessage | None = None,
+) -> None:
+    """Let the in-transaction subscribers (SLA state) follow the change while the ticket's own
+    row is still unwritten, so what they keep on it (the SLA summary) goes out in the same
+    INSERT or UPDATE. Call it right before the flush that writes the ticket, then emit with
+    `ticket_event` (`action` and `message` as there; the delta's keys are what is read)."""
+    if message is None:
+        await react_ahead(
+            session,
+            subject_type="ticket",
+            action=action,
+            tenant_id=ticket.tenant_id,
+            subject_id=ticket.id,
+            snapshot={},
+            delta=delta,
+        )
+        return
+    await react_ahead(
+        session,
+        subject_type="ticket_message",
+        action=action,
+        tenant_id=ticket.tenant_id,
+        subject_id=message.id,
+        snapshot={
+            "ticket_id": str(ticket.id),
+            "author_type": message.author_type,
+            "is_internal": message.is_internal,
+        },
     )
