@@ -96,6 +96,7 @@ def emit(
 
 
 TransactionHandler = Callable[[AsyncSession, OutboxEvent], Awaitable[None]]
+BatchPreparer = Callable[[AsyncSession, UUID, list[UUID]], Awaitable[None]]
 
 
 @dataclass
@@ -109,10 +110,25 @@ class InTransactionSubscribers:
     """
 
     handlers: list[tuple[str, TransactionHandler]] = field(default_factory=list)
+    #: subject type -> what reads ahead for a batch of changes of such subjects
+    preparers: list[tuple[str, BatchPreparer]] = field(default_factory=list)
 
     def subscribe(self, pattern: str, handler: TransactionHandler) -> None:
         if (pattern, handler) not in self.handlers:
             self.handlers.append((pattern, handler))
+
+    def prepare_with(self, subject_type: str, preparer: BatchPreparer) -> None:
+        if (subject_type, preparer) not in self.preparers:
+            self.preparers.append((subject_type, preparer))
+
+    async def prepare(
+        self, session: AsyncSession, subject_type: str, tenant_id: UUID, subject_ids: list[UUID]
+    ) -> None:
+        """Before a batch changes these subjects one by one: let each subscriber read what its
+        reactions will need for all of them at once."""
+        for name, preparer in list(self.preparers):
+            if name == subject_type:
+                await preparer(session, tenant_id, subject_ids)
 
     async def react(self, session: AsyncSession, event: OutboxEvent) -> None:
         anticipated: set[tuple[str, str, UUID | None]] = session.info.get(_ANTICIPATED, set())

@@ -6,13 +6,14 @@ the tickets services emit, the state follows in the same session, and both commi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
 from sqlalchemy import Table, bindparam, event, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
 from frontdesk.core.clock import utcnow
@@ -116,6 +117,29 @@ async def _rules_and_clocks(
         session, ticket.tenant_id, ticket.id
     )
     return await rules_for(session, ticket.tenant_id, fingerprint=fingerprint), clocks
+
+
+async def prefetch_clocks(
+    session: AsyncSession, tenant_id: UUID, ticket_ids: Sequence[UUID]
+) -> None:
+    """Read the clocks of all the tickets a batch will change (and the tenant's rules) in one
+    query, so that the reactions to their events read none."""
+    if not ticket_ids:
+        return
+    fingerprint, clocks = await repository.clocks_of_many_and_fingerprint(
+        session, tenant_id, ticket_ids
+    )
+    await rules_for(session, tenant_id, fingerprint=fingerprint)
+    remember_clocks(session, clocks)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_clocks(session: Session, transaction: SessionTransaction) -> None:
+    """Clocks remembered for a unit of work are not good for the next one (a session that goes
+    on, as a job's does, must read them afresh)."""
+    if transaction.parent is None:
+        session.info.pop(_CLOCKS_KEY, None)
+        session.info.pop(_HELD_KEY, None)
 
 
 def remember_clocks(session: AsyncSession, clocks: dict[UUID, list[TicketSlaState]]) -> None:
