@@ -11,8 +11,9 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from frontdesk.core.events import OutboxEvent
 from frontdesk.sla.models import TicketSlaState
-from frontdesk.tickets.models import Ticket
+from frontdesk.tickets.models import Ticket, TicketAudit
 from tests.identity.test_query_counts import statements_of
 from tests.sla.conftest import Desk
 
@@ -192,3 +193,70 @@ async def test_tags_and_deletion_through_their_own_routes(
 
     clocks = await _written_once(engine, sessionmaker, tid, delete)
     assert clocks["resolution"].status == "paused"
+
+
+async def _timeline_and_events(maker: Maker, ticket_id: str) -> tuple[int, int]:
+    async with maker() as session:
+        audits = await session.scalars(
+            select(TicketAudit.id).where(TicketAudit.ticket_id == UUID(ticket_id))
+        )
+        events = await session.scalars(
+            select(OutboxEvent.id).where(OutboxEvent.subject_id == UUID(ticket_id))
+        )
+        return len(list(audits)), len(list(events))
+
+
+async def test_a_bulk_change_writes_each_ticket_once_and_drops_a_failed_one_whole(
+    desk: Desk, engine: AsyncEngine, sessionmaker: Maker
+) -> None:
+    await desk.policy()
+    agent_id = str(desk.world.a["agent"].user_id)
+    mine = await desk.post("/groups", {"name": "Mine"})
+    await desk.post(f"/groups/{mine['id']}/members", {"user_id": agent_id, "role": "agent"})
+    other = await desk.post("/groups", {"name": "Other"})
+    first = await desk.ticket(group_id=mine["id"])
+    refused = await desk.ticket(group_id=other["id"])
+    last = await desk.ticket(group_id=mine["id"])
+    ids = [first["id"], refused["id"], last["id"]]
+    before = {tid: await _stored(sessionmaker, tid) for tid in ids}
+    trail = {tid: await _timeline_and_events(sessionmaker, tid) for tid in ids}
+    # The status change is applied before the assignment, which fails for the other group.
+    body = {
+        "ticket_ids": ids,
+        "changes": {"status": "pending_customer", "assignee_id": agent_id, "priority": "high"},
+    }
+    with statements_of(engine) as statements:
+        answer = await desk.post("/tickets/bulk", body)
+    results = {result["id"]: result for result in answer["results"]}
+    assert [results[tid]["ok"] for tid in ids] == [True, False, True]
+    assert results[refused["id"]]["status"] == 422
+    assert results[refused["id"]]["code"] == "not_assignable"
+    assert len(_ticket_writes(statements)) == 2
+    assert len([s for s in statements if s.startswith("SELECT ticket_sla_state.")]) == 1
+    assert len([s for s in statements if s.startswith("INSERT INTO ticket_audit")]) == 1
+    assert len([s for s in statements if s.startswith("INSERT INTO event_outbox")]) == 1
+    for tid in (first["id"], last["id"]):
+        clocks = await _check(sessionmaker, tid)
+        assert {clock.status for clock in clocks.values()} == {"paused"}
+        assert clocks["first_response"].target_minutes == 30
+        ticket, _ = await _stored(sessionmaker, tid)
+        assert (ticket.status_category, ticket.priority) == ("pending", "high")
+        assert str(ticket.assignee_id) == agent_id
+        assert ticket.version == results[tid]["version"] == before[tid][0].version + 1
+        audits, events = await _timeline_and_events(sessionmaker, tid)
+        assert audits > trail[tid][0]
+        assert events == trail[tid][1] + 1
+    # The refused ticket is exactly as it was: row, clocks, timeline and events.
+    ticket, clocks = await _stored(sessionmaker, refused["id"])
+    was, clocks_were = before[refused["id"]]
+    assert (ticket.status_id, ticket.priority, ticket.assignee_id, ticket.version) == (
+        was.status_id,
+        was.priority,
+        was.assignee_id,
+        was.version,
+    )
+    assert ticket.sla_next_due_at == was.sla_next_due_at
+    assert [(c.status, c.due_at, c.target_minutes) for c in clocks] == [
+        (c.status, c.due_at, c.target_minutes) for c in clocks_were
+    ]
+    assert await _timeline_and_events(sessionmaker, refused["id"]) == trail[refused["id"]]

@@ -295,9 +295,18 @@ async def change_status(ctx: TenantContext, ticket: Ticket, key: str) -> None:
 
 async def update_ticket(ctx: TenantContext, ticket: Ticket, data: TicketUpdate) -> Ticket:
     """Apply a staff member's changes: fields, status (by policy), assignment, tags."""
+    before = await snapshot(ctx.session, ticket, ctx.tenant.ticket_prefix)
+    # The checks below read nothing this change touches: the ticket is written once, by the
+    # flush in `_finish_update`.
+    with ctx.session.no_autoflush:
+        await _apply_update(ctx, ticket, data, before)
+    return await _finish_update(ctx, ticket, before)
+
+
+async def _apply_update(
+    ctx: TenantContext, ticket: Ticket, data: TicketUpdate, before: dict[str, Any]
+) -> None:
     session = ctx.session
-    prefix = ctx.tenant.ticket_prefix
-    before = await snapshot(session, ticket, prefix)
     if data.status != before["status"]:
         await change_status(ctx, ticket, data.status)
     if (data.group_id, data.assignee_id) != (ticket.group_id, ticket.assignee_id):
@@ -328,7 +337,6 @@ async def update_ticket(ctx: TenantContext, ticket: Ticket, data: TicketUpdate) 
     for field, value in plain.items():
         setattr(ticket, field, value)
     ticket.priority, ticket.priority_rank = data.priority.value, PRIORITY_RANK[data.priority]
-    return await _finish_update(ctx, ticket, before)
 
 
 async def update_ticket_as_customer(
