@@ -19,8 +19,9 @@ from uuid import UUID
 import anyio
 from pydantic_core import to_jsonable_python
 from sqlalchemy import Index, String, Table, Text, func, insert, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from frontdesk.core.clock import utcnow
 from frontdesk.core.config import get_settings
@@ -95,6 +96,7 @@ def emit(
 
 
 TransactionHandler = Callable[[AsyncSession, OutboxEvent], Awaitable[None]]
+BatchPreparer = Callable[[AsyncSession, UUID, list[UUID]], Awaitable[None]]
 
 
 @dataclass
@@ -108,16 +110,64 @@ class InTransactionSubscribers:
     """
 
     handlers: list[tuple[str, TransactionHandler]] = field(default_factory=list)
+    #: subject type -> what reads ahead for a batch of changes of such subjects
+    preparers: list[tuple[str, BatchPreparer]] = field(default_factory=list)
 
     def subscribe(self, pattern: str, handler: TransactionHandler) -> None:
         if (pattern, handler) not in self.handlers:
             self.handlers.append((pattern, handler))
 
+    def prepare_with(self, subject_type: str, preparer: BatchPreparer) -> None:
+        if (subject_type, preparer) not in self.preparers:
+            self.preparers.append((subject_type, preparer))
+
+    async def prepare(
+        self, session: AsyncSession, subject_type: str, tenant_id: UUID, subject_ids: list[UUID]
+    ) -> None:
+        """Before a batch changes these subjects one by one: let each subscriber read what its
+        reactions will need for all of them at once."""
+        for name, preparer in list(self.preparers):
+            if name == subject_type:
+                await preparer(session, tenant_id, subject_ids)
+
     async def react(self, session: AsyncSession, event: OutboxEvent) -> None:
+        anticipated: set[tuple[str, str, UUID | None]] = session.info.get(_ANTICIPATED, set())
+        if _key_of(event) in anticipated:
+            anticipated.discard(_key_of(event))
+            return  # the handlers saw this change before it was written
         name = f"{event.subject_type}.{event.type.rsplit('.', 1)[-1]}"
         for pattern, handler in list(self.handlers):
             if pattern == name or (pattern.endswith("*") and name.startswith(pattern[:-1])):
                 await handler(session, event)
+
+    async def anticipate(self, session: AsyncSession, event: OutboxEvent) -> None:
+        """Run the handlers on an event that is not emitted yet, while its subject's changes are
+        still pending in the session: what they set on the subject is written with it, in the
+        subject's one UPDATE. Autoflush is off meanwhile, so their reads do not write the
+        subject early. The `react` of the emitted event (same type and subject) skips them."""
+        with session.no_autoflush:
+            await self.react(session, event)
+        session.info.setdefault(_ANTICIPATED, set()).add(_key_of(event))
+
+
+_ANTICIPATED = "frontdesk.events_anticipated"
+
+
+def _key_of(event: OutboxEvent) -> tuple[str, str, UUID | None]:
+    return (event.type, event.subject_type, event.subject_id)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_anticipated(session: Session, previous_transaction: object) -> None:
+    """An anticipated event whose change was rolled back (a failed ticket of a bulk change)
+    must not excuse a later one from its reactions."""
+    session.info.pop(_ANTICIPATED, None)
+
+
+@sa_event.listens_for(Session, "after_transaction_end")
+def _forget_anticipated_after_unit(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_ANTICIPATED, None)
 
 
 in_transaction = InTransactionSubscribers()
@@ -145,6 +195,30 @@ async def emit_and_react(
     )
     await in_transaction.react(session, event)
     return event
+
+
+async def react_ahead(
+    session: AsyncSession,
+    *,
+    subject_type: str,
+    action: str,
+    tenant_id: UUID | None,
+    subject_id: UUID | None,
+    snapshot: dict[str, Any],
+    delta: dict[str, Any] | None = None,
+) -> None:
+    """Let the in-transaction subscribers follow a change before it is flushed (see
+    `InTransactionSubscribers.anticipate`); `emit_and_react` then writes the event only.
+    `snapshot` and `delta` need only what the subscribers read (the delta's keys)."""
+    event = OutboxEvent(
+        type=f"{get_settings().event_exchange}.{subject_type}.{action}",
+        tenant_id=tenant_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        snapshot=snapshot,
+        delta=delta or {},
+    )
+    await in_transaction.anticipate(session, event)
 
 
 EventSink = Callable[[Sequence[dict[str, Any]]], Awaitable[None]]

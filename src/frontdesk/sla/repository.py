@@ -21,7 +21,8 @@ from frontdesk.identity.models import (
     Membership,
 )
 from frontdesk.sla.models import SlaCalendar, SlaPolicy, SlaTarget, TicketSlaState
-from frontdesk.tickets.models import ParticipantRole, TicketParticipant, TicketTag
+from frontdesk.tickets.models import ParticipantRole, TicketParticipant
+from frontdesk.tickets.repository import tags_of
 
 
 async def policies_in_order(session: AsyncSession, tenant_id: UUID) -> list[SlaPolicy]:
@@ -74,6 +75,38 @@ async def clocks_and_fingerprint(
     return tuple(rows[0][1:]), [row[0] for row in rows if row[0] is not None]
 
 
+#: `_CLOCKS_AND_STAMP` for many tickets (a bulk change).
+_MANY_CLOCKS_AND_STAMP = (
+    select(TicketSlaState, *_STAMPS.c)
+    .select_from(_STAMPS)
+    .outerjoin(
+        TicketSlaState,
+        and_(
+            TicketSlaState.tenant_id == bindparam("tenant_id"),
+            TicketSlaState.ticket_id.in_(bindparam("ticket_ids", expanding=True)),
+        ),
+    )
+    .order_by(TicketSlaState.ticket_id, TicketSlaState.metric)
+)
+
+
+async def clocks_of_many_and_fingerprint(
+    session: AsyncSession, tenant_id: UUID, ticket_ids: Sequence[UUID]
+) -> tuple[tuple[object, ...], dict[UUID, list[TicketSlaState]]]:
+    """`clocks_and_fingerprint` for many tickets in one round trip: every ticket's clocks (an
+    empty list for a ticket with none)."""
+    rows = (
+        await session.execute(
+            _MANY_CLOCKS_AND_STAMP, {"tenant_id": tenant_id, "ticket_ids": list(ticket_ids)}
+        )
+    ).all()
+    clocks: dict[UUID, list[TicketSlaState]] = {ticket_id: [] for ticket_id in ticket_ids}
+    for row in rows:
+        if row[0] is not None:
+            clocks.setdefault(row[0].ticket_id, []).append(row[0])
+    return tuple(rows[0][1:]), clocks
+
+
 async def group_policies(session: AsyncSession, tenant_id: UUID) -> dict[UUID, UUID]:
     """Each group's default policy (group profile), for the groups that name one."""
     rows = await session.execute(
@@ -118,12 +151,9 @@ async def states_of(
 
 
 async def tag_list(session: AsyncSession, tenant_id: UUID, ticket_id: UUID) -> list[str]:
-    rows = await session.scalars(
-        select(TicketTag.tag).where(
-            TicketTag.tenant_id == tenant_id, TicketTag.ticket_id == ticket_id
-        )
-    )
-    return list(rows.all())
+    """The ticket's tags as this unit of work left them (the tickets domain's cache, which
+    knows tags added but not flushed yet), else from the table."""
+    return (await tags_of(session, tenant_id, [ticket_id]))[ticket_id]
 
 
 async def requester_facts(

@@ -6,12 +6,14 @@ the tickets services emit, the state follows in the same session, and both commi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import Table, bindparam, event, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.orm.attributes import set_committed_value
 
 from frontdesk.core.clock import utcnow
@@ -38,6 +40,7 @@ DONE = frozenset({StatusCategory.RESOLVED.value, StatusCategory.CLOSED.value})
 IGNORED_ACTIONS = frozenset({"purged", "marked_read"})
 NO_THRESHOLD = Threshold(percent=None, minutes=None)
 _CLOCKS_KEY = "sla_clocks"
+_HELD_KEY = "sla_clocks_held"
 
 
 async def react(session: AsyncSession, event: OutboxEvent) -> None:
@@ -53,12 +56,19 @@ async def react(session: AsyncSession, event: OutboxEvent) -> None:
         ticket_id = UUID(str(event.snapshot["ticket_id"]))
     else:
         return
-    ticket = await session.get(Ticket, (event.tenant_id, ticket_id))
+    if ticket_id is None:
+        return
+    ticket = _pending(session, ticket_id) or await session.get(Ticket, (event.tenant_id, ticket_id))
     if ticket is None:
         return
     created = event.subject_type == "ticket" and action == "created"
     replan = created or bool(RETARGET_FIELDS & set(event.delta))
     await maintain(session, ticket, replan=replan, message=message, audited=not created)
+
+
+def _pending(session: AsyncSession, ticket_id: UUID) -> Ticket | None:
+    """A ticket created in this unit of work and not flushed yet (not in the identity map)."""
+    return next((t for t in session.new if isinstance(t, Ticket) and t.id == ticket_id), None)
 
 
 async def maintain(
@@ -109,11 +119,57 @@ async def _rules_and_clocks(
     return await rules_for(session, ticket.tenant_id, fingerprint=fingerprint), clocks
 
 
+async def prefetch_clocks(
+    session: AsyncSession, tenant_id: UUID, ticket_ids: Sequence[UUID]
+) -> None:
+    """Read the clocks of all the tickets a batch will change (and the tenant's rules) in one
+    query, so that the reactions to their events read none."""
+    if not ticket_ids:
+        return
+    fingerprint, clocks = await repository.clocks_of_many_and_fingerprint(
+        session, tenant_id, ticket_ids
+    )
+    await rules_for(session, tenant_id, fingerprint=fingerprint)
+    remember_clocks(session, clocks)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_clocks(session: Session, transaction: SessionTransaction) -> None:
+    """Clocks remembered for a unit of work are not good for the next one (a session that goes
+    on, as a job's does, must read them afresh)."""
+    if transaction.parent is None:
+        session.info.pop(_CLOCKS_KEY, None)
+        session.info.pop(_HELD_KEY, None)
+
+
 def remember_clocks(session: AsyncSession, clocks: dict[UUID, list[TicketSlaState]]) -> None:
     """Let this unit of work's SLA reactions use these tickets' clocks (all of each ticket's,
     as loaded by the sweep) instead of reading them again."""
     preloaded: dict[UUID, list[TicketSlaState]] = session.info.setdefault(_CLOCKS_KEY, {})
     preloaded.update(clocks)
+
+
+def _add_state(session: AsyncSession, ticket: Ticket, state: TicketSlaState) -> None:
+    """Add a new clock; a new ticket's clocks wait until its row is written, since the unit of
+    work does not order inserts by foreign key between models with no relationship."""
+    if ticket in session.new:
+        session.info.setdefault(_HELD_KEY, []).append((ticket, state))
+    else:
+        session.add(state)
+
+
+@event.listens_for(Session, "after_flush_postexec")
+def _add_held_states(session: Session, flush_context: object) -> None:
+    held: list[tuple[Ticket, TicketSlaState]] = session.info.pop(_HELD_KEY, [])
+    waiting = [(ticket, state) for ticket, state in held if ticket in session.new]
+    session.add_all(state for ticket, state in held if ticket not in session.new)
+    if waiting:
+        session.info[_HELD_KEY] = waiting
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_held_states(session: Session, previous_transaction: object) -> None:
+    session.info.pop(_HELD_KEY, None)
 
 
 def _current_rule(rules: Rules, found: dict[str, TicketSlaState]) -> PolicyRule | None:
@@ -169,7 +225,7 @@ def _apply_policy(
             if not _starts_now(ticket, metric):
                 continue
             state = _new_state(ticket, metric, rule, target, now)
-            session.add(state)
+            _add_state(session, ticket, state)
             found[metric.value] = state
             states.start(state, rule.hours, rule.threshold, now, paused=_paused(ticket, rule))
             continue
@@ -251,7 +307,7 @@ def _apply_message(
         return
     if state is None:
         state = _new_state(ticket, Metric.NEXT_RESPONSE, rule, target, now)
-        session.add(state)
+        _add_state(session, ticket, state)
         found[Metric.NEXT_RESPONSE.value] = state
     state.policy_id, state.calendar_id, state.target_minutes = rule.id, rule.calendar_id, target
     states.start(state, rule.hours, rule.threshold, now, paused=_paused(ticket, rule))
@@ -332,11 +388,17 @@ async def refresh_summary(
 ) -> None:
     """Copy the earliest due and at-risk times and the breach flag onto the ticket row.
 
-    Written with a plain UPDATE so that the ticket's version (its ETag) does not move: the
+    When the ticket's own change is still pending (the tickets services let the engine react
+    before they flush), the values ride along in the ticket's one INSERT or UPDATE. Else they
+    are written with a plain UPDATE so that the ticket's version (its ETag) does not move: the
     SLA summary is bookkeeping, not a change anyone made to the ticket.
     """
     values = summary_values(found)
     if all(getattr(ticket, name) == value for name, value in values.items()):
+        return
+    if ticket in session.new or session.is_modified(ticket, include_collections=False):
+        for name, value in values.items():
+            setattr(ticket, name, value)
         return
     await session.execute(
         update(Ticket)

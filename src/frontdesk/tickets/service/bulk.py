@@ -6,31 +6,38 @@ from pydantic import ValidationError
 from sqlalchemy.orm.exc import StaleDataError
 
 from frontdesk.core.errors import FrontdeskError
+from frontdesk.core.events import in_transaction
 from frontdesk.core.patch import validation_problem
 from frontdesk.identity.context import TenantContext
 from frontdesk.tickets.models import Ticket
 from frontdesk.tickets.repository import tags_of
 from frontdesk.tickets.schemas import BulkResult, BulkUpdate, TicketUpdate
 from frontdesk.tickets.service import tickets
+from frontdesk.tickets.service.timeline import TimelineBatch, held, write_held
 from frontdesk.tickets.service.views import view_for
 
 
 async def bulk_update(ctx: TenantContext, data: BulkUpdate) -> list[BulkResult]:
     """Apply the same changes to each ticket; a failing ticket is left exactly as it was.
 
-    The tickets, the write check and their tags are read for all of them up front (two
-    queries); each ticket then changes in its own savepoint.
+    The tickets, the write check, their tags and their SLA clocks are read for all of them up
+    front (three queries); each ticket then changes in its own savepoint (its row and clocks),
+    and the timeline entries and events of the tickets that succeeded are written at the end,
+    one INSERT each. A failed ticket's entries and events are dropped with its savepoint.
     """
     ticket_ids = list(dict.fromkeys(data.ticket_ids))
     loaded = await tickets.tickets_for_write(ctx, ticket_ids)
-    await tags_of(
-        ctx.session, ctx.tenant_id, [t.id for t in loaded.values() if isinstance(t, Ticket)]
-    )
+    found = [t.id for t in loaded.values() if isinstance(t, Ticket)]
+    await tags_of(ctx.session, ctx.tenant_id, found)
+    await in_transaction.prepare(ctx.session, "ticket", ctx.tenant_id, found)
     results: list[BulkResult] = []
+    written = TimelineBatch()
     for ticket_id in ticket_ids:
         try:
-            async with ctx.session.begin_nested():
-                version = await _update_one(ctx, loaded[ticket_id], data)
+            with held(ctx.session) as timeline:
+                async with ctx.session.begin_nested():
+                    version = await _update_one(ctx, loaded[ticket_id], data)
+            written.extend(timeline)
             results.append(BulkResult(id=ticket_id, ok=True, status=200, version=version))
         except FrontdeskError as error:
             results.append(
@@ -52,6 +59,7 @@ async def bulk_update(ctx: TenantContext, data: BulkUpdate) -> list[BulkResult]:
                     detail="changed by someone else meanwhile",
                 )
             )
+    await write_held(ctx.session, written)
     return results
 
 

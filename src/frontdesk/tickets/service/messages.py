@@ -30,7 +30,7 @@ from frontdesk.tickets.models import (
 from frontdesk.tickets.repository import default_status
 from frontdesk.tickets.schemas import MessageCreate, MessagePublic, TicketCreate
 from frontdesk.tickets.service.tickets import change_status, create_ticket
-from frontdesk.tickets.service.timeline import audit, ticket_event
+from frontdesk.tickets.service.timeline import audit, before_write, ticket_event
 from frontdesk.tickets.service.transitions import within_reopen_window
 
 
@@ -185,6 +185,28 @@ async def _apply_effects(
     ctx: TenantContext, ticket: Ticket, message: TicketMessage, status: str | None
 ) -> None:
     session = ctx.session
+    # The reads below (statuses) need nothing of this change: the ticket is written once, with
+    # its SLA summary, by the flush after `before_write`.
+    with session.no_autoflush:
+        await _follow_message(ctx, ticket, message, status)
+    await before_write(session, ticket, "created", message=message)
+    await session.flush()
+    (public,) = await publics(session, [message])
+    await ticket_event(
+        session,
+        ticket,
+        "created",
+        public.model_dump(mode="json"),
+        subject_type="ticket_message",
+        subject_id=message.id,
+    )
+
+
+async def _follow_message(
+    ctx: TenantContext, ticket: Ticket, message: TicketMessage, status: str | None
+) -> None:
+    """The ticket's counters, first response and status after the message."""
+    session = ctx.session
     now = message.created_at
     ticket.message_count += 1
     ticket.last_message_at = now
@@ -203,16 +225,6 @@ async def _apply_effects(
                 ticket.ai_first_response_at = now
             if status is not None:
                 await change_status(ctx, ticket, status)
-    await session.flush()
-    (public,) = await publics(session, [message])
-    await ticket_event(
-        session,
-        ticket,
-        "created",
-        public.model_dump(mode="json"),
-        subject_type="ticket_message",
-        subject_id=message.id,
-    )
 
 
 def _closed_for_good(ctx: TenantContext, ticket: Ticket) -> bool:

@@ -65,7 +65,6 @@ async def _apply(
             audit(session, ticket, "tag_added", field="tags", after=tag)
         for tag in removed:
             audit(session, ticket, "tag_removed", field="tags", before=tag)
-    await session.flush()
 
 
 async def tenant_tag_counts(

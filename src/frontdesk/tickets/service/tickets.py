@@ -14,6 +14,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from frontdesk.core.audit import delta_between
 from frontdesk.core.clock import utcnow
 from frontdesk.core.errors import Forbidden, FrontdeskError, NotFound, ValidationFailed
+from frontdesk.core.ids import new_id
 from frontdesk.core.repository import get_scoped, scoped
 from frontdesk.identity.context import TenantContext
 from frontdesk.identity.models import Contact, Group
@@ -40,7 +41,7 @@ from frontdesk.tickets.repository import (
 )
 from frontdesk.tickets.schemas import CustomerTicketUpdate, TicketCreate, TicketUpdate
 from frontdesk.tickets.service import assignment, tags
-from frontdesk.tickets.service.timeline import audit, audit_fields, ticket_event
+from frontdesk.tickets.service.timeline import audit, audit_fields, before_write, ticket_event
 from frontdesk.tickets.service.transitions import plan_transition
 from frontdesk.tickets.service.views import staff_views
 
@@ -141,6 +142,7 @@ async def create_ticket(
     channel = data.channel or (Channel.PORTAL if ctx.role is Role.CONTACT else Channel.API)
     now = utcnow()
     ticket = Ticket(
+        id=new_id(),
         tenant_id=ctx.tenant_id,
         number=await next_number(session, ctx.tenant_id),
         subject=data.subject,
@@ -163,7 +165,28 @@ async def create_ticket(
         follow_up_of_id=follow_up_of.id if follow_up_of else None,
     )
     session.add(ticket)
+    # Nothing read below needs the new row: it is written once, with its group, assignee and
+    # SLA summary, by the one flush at the end.
+    with session.no_autoflush:
+        await _fill_new_ticket(ctx, ticket, data, requester, status, follow_up_of)
+    await before_write(session, ticket, "created")
     await session.flush()
+    await ticket_event(
+        session, ticket, "created", await snapshot(session, ticket, ctx.tenant.ticket_prefix)
+    )
+    return ticket
+
+
+async def _fill_new_ticket(
+    ctx: TenantContext,
+    ticket: Ticket,
+    data: TicketCreate,
+    requester: Contact,
+    status: TicketStatus,
+    follow_up_of: Ticket | None,
+) -> None:
+    """The new ticket's requester participant, timeline entry, assignment and tags."""
+    session = ctx.session
     session.add(
         TicketParticipant(
             tenant_id=ctx.tenant_id,
@@ -184,11 +207,6 @@ async def create_ticket(
         )
     remember_tags(session, ticket.id, [])  # a new ticket has none yet: no need to ask
     await tags.set_tags(session, ticket, data.tags, audited=False)
-    await session.flush()
-    await ticket_event(
-        session, ticket, "created", await snapshot(session, ticket, ctx.tenant.ticket_prefix)
-    )
-    return ticket
 
 
 async def get_ticket(
@@ -277,9 +295,18 @@ async def change_status(ctx: TenantContext, ticket: Ticket, key: str) -> None:
 
 async def update_ticket(ctx: TenantContext, ticket: Ticket, data: TicketUpdate) -> Ticket:
     """Apply a staff member's changes: fields, status (by policy), assignment, tags."""
+    before = await snapshot(ctx.session, ticket, ctx.tenant.ticket_prefix)
+    # The checks below read nothing this change touches: the ticket is written once, by the
+    # flush in `_finish_update`.
+    with ctx.session.no_autoflush:
+        await _apply_update(ctx, ticket, data, before)
+    return await _finish_update(ctx, ticket, before)
+
+
+async def _apply_update(
+    ctx: TenantContext, ticket: Ticket, data: TicketUpdate, before: dict[str, Any]
+) -> None:
     session = ctx.session
-    prefix = ctx.tenant.ticket_prefix
-    before = await snapshot(session, ticket, prefix)
     if data.status != before["status"]:
         await change_status(ctx, ticket, data.status)
     if (data.group_id, data.assignee_id) != (ticket.group_id, ticket.assignee_id):
@@ -310,7 +337,6 @@ async def update_ticket(ctx: TenantContext, ticket: Ticket, data: TicketUpdate) 
     for field, value in plain.items():
         setattr(ticket, field, value)
     ticket.priority, ticket.priority_rank = data.priority.value, PRIORITY_RANK[data.priority]
-    return await _finish_update(ctx, ticket, before)
 
 
 async def update_ticket_as_customer(
@@ -333,10 +359,8 @@ async def _finish_update(ctx: TenantContext, ticket: Ticket, before: dict[str, A
     changed = _content_delta(before, await snapshot(session, ticket, prefix))
     if not changed:
         return ticket
-    if ticket.version == before["version"]:
+    if ticket.version == before["version"] and not session.is_modified(ticket):
         flag_modified(ticket, "subject")  # only nested rows changed: the ticket's version moves too
-        await session.flush()
-    after = await snapshot(session, ticket, prefix)
     audit_fields(
         session,
         ticket,
@@ -346,6 +370,9 @@ async def _finish_update(ctx: TenantContext, ticket: Ticket, before: dict[str, A
             if field in TicketUpdate.model_fields and field not in SEPARATELY_AUDITED
         },
     )
+    await before_write(session, ticket, "updated", changed)
+    await session.flush()
+    after = await snapshot(session, ticket, prefix)
     await ticket_event(session, ticket, "updated", after, delta_between(before, after))
     return ticket
 
@@ -355,12 +382,13 @@ async def finish_nested_change(
 ) -> None:
     """After a change under the ticket (tags, participants, access): bump its version, emit."""
     session = ctx.session
-    await session.flush()
-    after = await snapshot(session, ticket, ctx.tenant.ticket_prefix)
-    if ticket.version == before["version"]:
+    prefix = ctx.tenant.ticket_prefix
+    pending = delta_between(before, await snapshot(session, ticket, prefix))
+    if ticket.version == before["version"] and not session.is_modified(ticket):
         flag_modified(ticket, "subject")
-        await session.flush()
-        after = await snapshot(session, ticket, ctx.tenant.ticket_prefix)
+    await before_write(session, ticket, action, pending)
+    await session.flush()
+    after = await snapshot(session, ticket, prefix)
     await ticket_event(session, ticket, action, after, delta_between(before, after))
 
 
@@ -395,6 +423,7 @@ async def soft_delete(ctx: TenantContext, ticket: Ticket) -> None:
     ticket.deleted_at = utcnow()
     ticket.deleted_by = ctx.principal.actor
     audit(ctx.session, ticket, "deleted")
+    await before_write(ctx.session, ticket, "deleted")
     await ctx.session.flush()
     await ticket_event(
         ctx.session,
@@ -410,6 +439,7 @@ async def restore(ctx: TenantContext, ticket: Ticket) -> None:
     ticket.deleted_at = None
     ticket.deleted_by = None
     audit(ctx.session, ticket, "restored")
+    await before_write(ctx.session, ticket, "restored")
     await ctx.session.flush()
     await ticket_event(
         ctx.session,
