@@ -23,7 +23,8 @@ from frontdesk.sla.service.engine import remember_clocks, write_summaries
 from frontdesk.sla.service.rules import PolicyRule, Rules, rules_for
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import ParticipantRole, Ticket, TicketParticipant
-from frontdesk.tickets.service.system import SystemChange, apply_system_change
+from frontdesk.tickets.service.system import SystemChange
+from frontdesk.tickets.service.system_batch import apply_system_changes
 from frontdesk.tickets.service.timeline import audit
 
 SWEEP_ACTOR = "system:sla"
@@ -70,6 +71,7 @@ class Batch:
     notices: list[Notice] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     escalations: list[tuple[Ticket, TicketSlaState, PolicyRule]] = field(default_factory=list)
+    escalated: set[tuple[UUID, UUID]] = field(default_factory=set)
 
 
 async def announce_all(session: AsyncSession, claimed: list[TicketSlaState], now: datetime) -> None:
@@ -87,8 +89,7 @@ async def announce_all(session: AsyncSession, claimed: list[TicketSlaState], now
     await notify_many(session, batch.notices)
     # The escalations' ticket changes re-run the SLA engine: it finds the clocks here.
     remember_clocks(session, batch.clocks)
-    for ticket, state, rule in batch.escalations:
-        await _escalate(session, batch, ticket, state, rule)
+    await _escalate_all(session, batch)
 
 
 async def _load(session: AsyncSession, claimed: list[TicketSlaState]) -> Batch:
@@ -166,9 +167,9 @@ async def _announce(
             internal=True,
         )
         _tell(session, batch, ticket, state, rule, "breached")
-        escalated = {(t.id, r.id) for t, _, r in batch.escalations}
-        if rule is not None and rule.escalation and (ticket.id, rule.id) not in escalated:
+        if rule is not None and rule.escalation and (ticket.id, rule.id) not in batch.escalated:
             # Once per ticket and batch: a catch-up that finds two clocks late escalates once.
+            batch.escalated.add((ticket.id, rule.id))
             batch.escalations.append((ticket, state, rule))
         return True
     if state.at_risk_at is not None and state.at_risk_at <= now:
@@ -249,12 +250,18 @@ async def _write_summaries(session: AsyncSession, batch: Batch, ticket_ids: set[
     )
 
 
-async def _escalate(
-    session: AsyncSession, batch: Batch, ticket: Ticket, state: TicketSlaState, rule: PolicyRule
-) -> None:
-    tenant = batch.tenants.get(ticket.tenant_id)
-    if tenant is None:
-        return
+async def _escalate_all(session: AsyncSession, batch: Batch) -> None:
+    """Apply the batch's escalations tenant by tenant, each tenant's in one batched change."""
+    by_tenant: dict[UUID, list[tuple[Ticket, SystemChange]]] = defaultdict(list)
+    for ticket, state, rule in batch.escalations:
+        if ticket.tenant_id in batch.tenants:
+            by_tenant[ticket.tenant_id].append((ticket, escalation_change(state, rule)))
+    for tenant_id, changes in by_tenant.items():
+        await apply_system_changes(session, batch.tenants[tenant_id], changes)
+
+
+def escalation_change(state: TicketSlaState, rule: PolicyRule) -> SystemChange:
+    """The policy's escalation actions as one system change of the ticket."""
     label = METRIC_LABELS.get(state.metric, state.metric)
     change = SystemChange(reason=f"SLA {label} breached")
     for action in rule.escalation:
@@ -269,4 +276,4 @@ async def _escalate(
             change = replace(change, add_tags=(*change.add_tags, str(action["tag"])))
         elif kind == "add_internal_note":
             change = replace(change, internal_note=str(action["body"]))
-    await apply_system_change(session, tenant, ticket, change)
+    return change

@@ -1,0 +1,377 @@
+"""System changes (SLA escalations) to many tickets of one tenant at once.
+
+Each ticket gets what `system.apply_system_change` would give it: the same timeline entries,
+assignment history, tags, internal note and its `ticket_message.created`, `ticket.updated` with
+the same snapshot and delta, the same refusals (an assignee who no longer fits the group), and
+the in-transaction reactions (SLA state) to those events. What the batch needs is read up front
+and written with one statement per table. A ticket that enters a group which picks an agent on
+its own (round robin, load balanced) goes through the per-ticket path: each pick depends on the
+one before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
+
+from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from frontdesk.core.audit import delta_between
+from frontdesk.core.clock import utcnow
+from frontdesk.core.db import actor_of
+from frontdesk.core.events import OutboxEvent, emit_many, event_row, in_transaction
+from frontdesk.core.ids import new_id
+from frontdesk.core.logs import get_logger
+from frontdesk.identity.models import AssignmentStrategy, Group, GroupMember, Membership, User
+from frontdesk.tenancy.models import Tenant
+from frontdesk.tickets.models import (
+    PRIORITY_RANK,
+    AuthorType,
+    Channel,
+    Direction,
+    Priority,
+    Ticket,
+    TicketAssignment,
+    TicketAudit,
+    TicketMessage,
+    TicketTag,
+)
+from frontdesk.tickets.repository import remember_tags
+from frontdesk.tickets.service.assignment import ASSIGNABLE_ROLES
+from frontdesk.tickets.service.system import RANKED, SystemChange, apply_system_change
+from frontdesk.tickets.service.tags import normalize
+from frontdesk.tickets.service.timeline import INTERNAL_FIELDS
+from frontdesk.tickets.service.views import staff_views
+
+log = get_logger(__name__)
+
+#: Ticket columns an escalation may set, written by one executemany UPDATE.
+COLUMNS = (
+    "priority",
+    "priority_rank",
+    "group_id",
+    "assignee_id",
+    "message_count",
+    "last_message_at",
+)
+BOOKKEEPING = ("version", "updated_at", "updated_by")
+
+
+@dataclass
+class People:
+    """Who may be assigned where, for the groups and users the batch names."""
+
+    groups: dict[UUID, Group]
+    #: user id -> (membership role, user active)
+    members: dict[UUID, tuple[str, bool]]
+    in_group: set[tuple[UUID, UUID]]
+
+
+@dataclass
+class Plan:
+    """One ticket's change, worked out in memory before anything is written."""
+
+    ticket: Ticket
+    before: dict[str, Any]
+    values: dict[str, Any] = field(default_factory=dict)
+    rows: list[Any] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    note: TicketMessage | None = None
+    refused: list[str] = field(default_factory=list)
+
+    def changed(self) -> bool:
+        return bool(self.values or self.tags or self.note)
+
+    def audit(
+        self, action: str, *, field: str | None = None, before: Any = None, after: Any = None
+    ) -> None:
+        ticket = self.ticket
+        self.rows.append(
+            TicketAudit(
+                tenant_id=ticket.tenant_id,
+                ticket_id=ticket.id,
+                action=action,
+                field=field,
+                before=before,
+                after=after,
+                is_internal=action == "message_added" or field in INTERNAL_FIELDS,
+            )
+        )
+
+
+async def apply_system_changes(
+    session: AsyncSession, tenant: Tenant, changes: Sequence[tuple[Ticket, SystemChange]]
+) -> dict[UUID, list[str]]:
+    """Apply each ticket's change as far as it can be; returns the refused parts by ticket."""
+    if not changes:
+        return {}
+    by_id = {ticket.id: change for ticket, change in changes}
+    tickets = await _lock(session, tenant.id, list(by_id))
+    people = await _people(session, tenant.id, tickets, list(by_id.values()))
+    one_by_one = [t for t in tickets if _picks_agent(t, by_id[t.id], people)]
+    batched = [t for t in tickets if t not in one_by_one]
+    views = await staff_views(session, tenant.id, tenant.ticket_prefix, batched)
+    now = utcnow()
+    plans = [
+        _plan(ticket, by_id[ticket.id], view.model_dump(mode="json"), people, now)
+        for ticket, view in zip(batched, views, strict=True)
+    ]
+    await _write(session, [plan for plan in plans if plan.changed()], now)
+    await _announce(session, tenant, [plan for plan in plans if plan.changed()])
+    refused = {plan.ticket.id: plan.refused for plan in plans if plan.refused}
+    for ticket in one_by_one:
+        parts = await apply_system_change(session, tenant, ticket, by_id[ticket.id])
+        if parts:
+            refused[ticket.id] = parts
+    return refused
+
+
+async def _lock(session: AsyncSession, tenant_id: UUID, ticket_ids: list[UUID]) -> list[Ticket]:
+    """The tickets, locked and read afresh: nobody changes them between plan and write."""
+    found = await session.scalars(
+        select(Ticket)
+        .where(Ticket.tenant_id == tenant_id, Ticket.id.in_(ticket_ids))
+        .order_by(Ticket.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return list(found.all())
+
+
+async def _people(
+    session: AsyncSession,
+    tenant_id: UUID,
+    tickets: list[Ticket],
+    changes: list[SystemChange],
+) -> People:
+    group_ids = {t.group_id for t in tickets if t.group_id} | {
+        c.move_to_group_id for c in changes if c.move_to_group_id
+    }
+    user_ids = {t.assignee_id for t in tickets if t.assignee_id} | {
+        c.assign_to_user_id for c in changes if c.assign_to_user_id
+    }
+    groups = {
+        group.id: group
+        for group in await session.scalars(
+            select(Group).where(Group.tenant_id == tenant_id, Group.id.in_(group_ids))
+        )
+    }
+    rows = await session.execute(
+        select(Membership.user_id, Membership.role, User.is_active)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.tenant_id == tenant_id, Membership.user_id.in_(user_ids))
+    )
+    pairs = await session.execute(
+        select(GroupMember.group_id, GroupMember.user_id).where(
+            GroupMember.tenant_id == tenant_id,
+            GroupMember.group_id.in_(group_ids),
+            GroupMember.user_id.in_(user_ids),
+        )
+    )
+    return People(
+        groups=groups,
+        members={user_id: (role, active) for user_id, role, active in rows.all()},
+        in_group={(group_id, user_id) for group_id, user_id in pairs.all()},
+    )
+
+
+def _target(ticket: Ticket, change: SystemChange) -> tuple[UUID | None, UUID | None]:
+    """The group and assignee the change asks for, as `system._reassign` works them out."""
+    group_id = change.move_to_group_id or ticket.group_id
+    assignee_id = change.assign_to_user_id
+    if assignee_id is None and group_id == ticket.group_id:
+        assignee_id = ticket.assignee_id
+    return group_id, assignee_id
+
+
+def _picks_agent(ticket: Ticket, change: SystemChange, people: People) -> bool:
+    if change.move_to_group_id is None and change.assign_to_user_id is None:
+        return False
+    group_id, assignee_id = _target(ticket, change)
+    group = people.groups.get(group_id) if group_id else None
+    return (
+        group is not None
+        and group.is_active
+        and assignee_id is None
+        and group_id != ticket.group_id
+        and group.assignment_strategy != AssignmentStrategy.QUEUE_ONLY
+    )
+
+
+def _refusal(group_id: UUID | None, assignee_id: UUID | None, people: People) -> str | None:
+    """Why `assignment.assign` would refuse, in its words; None when it would not."""
+    if group_id is not None:
+        group = people.groups.get(group_id)
+        if group is None:
+            return "group not found"
+        if not group.is_active:
+            return "the group is inactive"
+    if assignee_id is None:
+        return None
+    member = people.members.get(assignee_id)
+    if member is None:
+        return "assignee not found"
+    role, active = member
+    if role not in ASSIGNABLE_ROLES or not active:
+        return "only active agents and admins take tickets"
+    if group_id is not None and (group_id, assignee_id) not in people.in_group:
+        return "the assignee is not a member of the group"
+    return None
+
+
+def _plan(
+    ticket: Ticket, change: SystemChange, before: dict[str, Any], people: People, now: datetime
+) -> Plan:
+    plan = Plan(ticket, before)
+    if change.raise_priority:
+        rank = min(PRIORITY_RANK[Priority(ticket.priority)] + 1, len(RANKED) - 1)
+        if RANKED[rank].value != ticket.priority:
+            plan.values |= {"priority": RANKED[rank].value, "priority_rank": rank}
+    if change.move_to_group_id is not None or change.assign_to_user_id is not None:
+        _reassign(plan, change, people)
+    if change.add_tags:
+        _tag(plan, change.add_tags)
+    if change.internal_note:
+        _note(plan, change.internal_note, now)
+    if "priority" in plan.values:
+        plan.audit(
+            "field_changed", field="priority", before=ticket.priority, after=plan.values["priority"]
+        )
+    return plan
+
+
+def _reassign(plan: Plan, change: SystemChange, people: People) -> None:
+    ticket = plan.ticket
+    group_id, assignee_id = _target(ticket, change)
+    refusal = _refusal(group_id, assignee_id, people)
+    if refusal is not None:
+        log.warning("system_change_refused", ticket_id=str(ticket.id), error=refusal)
+        plan.refused.append(f"assignment: {refusal}")
+        return
+    if (group_id, assignee_id) == (ticket.group_id, ticket.assignee_id):
+        return
+    plan.rows.append(
+        TicketAssignment(
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.id,
+            from_group_id=ticket.group_id,
+            to_group_id=group_id,
+            from_user_id=ticket.assignee_id,
+            to_user_id=assignee_id,
+            reason=change.reason,
+        )
+    )
+    for name, old, new in (
+        ("group_id", ticket.group_id, group_id),
+        ("assignee_id", ticket.assignee_id, assignee_id),
+    ):
+        if old != new:
+            plan.audit("assigned", field=name, before=_text(old), after=_text(new))
+            plan.values[name] = new
+
+
+def _text(value: UUID | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _tag(plan: Plan, wanted: Sequence[str]) -> None:
+    ticket, have = plan.ticket, set(plan.before["tags"])
+    plan.tags = sorted(set(normalize(wanted)) - have)
+    for tag in plan.tags:
+        plan.rows.append(TicketTag(tenant_id=ticket.tenant_id, ticket_id=ticket.id, tag=tag))
+    for tag in plan.tags:
+        plan.audit("tag_added", field="tags", after=tag)
+
+
+def _note(plan: Plan, body: str, now: datetime) -> None:
+    ticket = plan.ticket
+    plan.note = TicketMessage(
+        id=new_id(),
+        tenant_id=ticket.tenant_id,
+        ticket_id=ticket.id,
+        author_type=AuthorType.SYSTEM.value,
+        body_text=body,
+        is_internal=True,
+        direction=Direction.OUTBOUND.value,
+        channel=Channel.SYSTEM.value,
+        created_at=now,
+    )
+    plan.rows.append(plan.note)
+    plan.values |= {"message_count": ticket.message_count + 1, "last_message_at": now}
+    plan.audit("message_added", after=str(plan.note.id))
+
+
+async def _write(session: AsyncSession, plans: list[Plan], now: datetime) -> None:
+    """Multi-row INSERTs of the new rows, then one executemany UPDATE of the tickets."""
+    if not plans:
+        return
+    session.add_all(row for plan in plans for row in plan.rows)
+    await session.flush()
+    actor = actor_of(session)
+    rows = []
+    for plan in plans:
+        ticket = plan.ticket
+        values = {name: plan.values.get(name, getattr(ticket, name)) for name in COLUMNS}
+        values |= {"version": ticket.version + 1, "updated_at": now, "updated_by": actor}
+        rows.append({"t_tenant": ticket.tenant_id, "t_id": ticket.id} | values)
+        for name, value in values.items():
+            set_committed_value(ticket, name, value)
+        if plan.tags:
+            remember_tags(session, ticket.id, {*plan.before["tags"], *plan.tags})
+    table = cast(Table, Ticket.__table__)
+    statement = (
+        update(table)
+        .where(table.c.tenant_id == bindparam("t_tenant"), table.c.id == bindparam("t_id"))
+        .values({name: bindparam(name) for name in (*COLUMNS, *BOOKKEEPING)})
+    )
+    await session.execute(statement, rows)
+
+
+async def _announce(session: AsyncSession, tenant: Tenant, plans: list[Plan]) -> None:
+    """The events of the changed tickets, in one INSERT, then the in-transaction reactions to
+    them (SLA state), ticket by ticket as the per-ticket path runs them."""
+    if not plans:
+        return
+    tickets = [plan.ticket for plan in plans]
+    views = await staff_views(session, tenant.id, tenant.ticket_prefix, tickets)
+    rows: list[dict[str, Any]] = []
+    for plan, view in zip(plans, views, strict=True):
+        ticket, after = plan.ticket, view.model_dump(mode="json")
+        if plan.note is not None:
+            rows.append(_note_event(session, ticket, plan.note))
+        rows.append(
+            event_row(
+                session,
+                subject_type="ticket",
+                action="updated",
+                tenant_id=ticket.tenant_id,
+                subject_id=ticket.id,
+                snapshot=after,
+                delta=delta_between(plan.before, after),
+            )
+        )
+    await emit_many(session, rows)
+    for row in rows:
+        await in_transaction.react(session, OutboxEvent(**row))
+
+
+def _note_event(session: AsyncSession, ticket: Ticket, note: TicketMessage) -> dict[str, Any]:
+    return event_row(
+        session,
+        subject_type="ticket_message",
+        action="created",
+        tenant_id=ticket.tenant_id,
+        subject_id=note.id,
+        snapshot={
+            "id": str(note.id),
+            "ticket_id": str(ticket.id),
+            "author_type": note.author_type,
+            "is_internal": True,
+            "body_text": note.body_text,
+        },
+    )
