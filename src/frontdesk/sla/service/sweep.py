@@ -230,16 +230,23 @@ def _snapshot(ticket: Ticket, state: TicketSlaState, prefix: str) -> dict[str, A
     }
 
 
+#: Plain strings: an enum member's `.value` costs a descriptor call, in the hottest loop.
+ASSIGNEE = NotifyRole.ASSIGNEE.value
+GROUP_LEADS = NotifyRole.GROUP_LEADS.value
+ADMINS = NotifyRole.ADMINS.value
+FOLLOWERS = NotifyRole.FOLLOWERS.value
+
+
 def recipients_of(batch: Batch, ticket: Ticket, roles: tuple[str, ...]) -> list[UUID]:
     found: list[UUID] = []
     for role in roles:
-        if role == NotifyRole.ASSIGNEE.value and ticket.assignee_id is not None:
+        if role == ASSIGNEE and ticket.assignee_id is not None:
             found.append(ticket.assignee_id)
-        elif role == NotifyRole.GROUP_LEADS.value and ticket.group_id is not None:
+        elif role == GROUP_LEADS and ticket.group_id is not None:
             found += batch.leads.get(ticket.group_id, [])
-        elif role == NotifyRole.ADMINS.value:
+        elif role == ADMINS:
             found += batch.admins.get(ticket.tenant_id, [])
-        elif role == NotifyRole.FOLLOWERS.value:
+        elif role == FOLLOWERS:
             found += batch.followers.get(ticket.id, [])
     return list(dict.fromkeys(found))
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -79,28 +79,31 @@ class Plan:
     ticket: Ticket
     before: dict[str, Any]
     values: dict[str, Any] = field(default_factory=dict)
-    rows: list[Any] = field(default_factory=list)
+    #: new rows, as (model, column values), in the order the per-ticket path adds them
+    rows: list[tuple[type[Any], dict[str, Any]]] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
-    note: TicketMessage | None = None
+    note: dict[str, Any] | None = None
     refused: list[str] = field(default_factory=list)
 
     def changed(self) -> bool:
         return bool(self.values or self.tags or self.note)
 
+    def add(self, model: type[Any], **values: Any) -> dict[str, Any]:
+        row = {"tenant_id": self.ticket.tenant_id, "id": new_id(), "ticket_id": self.ticket.id}
+        row |= values
+        self.rows.append((model, row))
+        return row
+
     def audit(
         self, action: str, *, field: str | None = None, before: Any = None, after: Any = None
     ) -> None:
-        ticket = self.ticket
-        self.rows.append(
-            TicketAudit(
-                tenant_id=ticket.tenant_id,
-                ticket_id=ticket.id,
-                action=action,
-                field=field,
-                before=before,
-                after=after,
-                is_internal=action == "message_added" or field in INTERNAL_FIELDS,
-            )
+        self.add(
+            TicketAudit,
+            action=action,
+            field=field,
+            before=before,
+            after=after,
+            is_internal=action == "message_added" or field in INTERNAL_FIELDS,
         )
 
 
@@ -111,7 +114,7 @@ async def apply_system_changes(
     if not changes:
         return {}
     by_id = {ticket.id: change for ticket, change in changes}
-    tickets = await _lock(session, tenant.id, list(by_id))
+    tickets = await _lock(session, tenant, {ticket.id: ticket for ticket, _ in changes})
     people = await _people(session, tenant.id, tickets, list(by_id.values()))
     one_by_one = [t for t in tickets if _picks_agent(t, by_id[t.id], people)]
     batched = [t for t in tickets if t not in one_by_one]
@@ -131,16 +134,24 @@ async def apply_system_changes(
     return refused
 
 
-async def _lock(session: AsyncSession, tenant_id: UUID, ticket_ids: list[UUID]) -> list[Ticket]:
-    """The tickets, locked and read afresh: nobody changes them between plan and write."""
-    found = await session.scalars(
-        select(Ticket)
-        .where(Ticket.tenant_id == tenant_id, Ticket.id.in_(ticket_ids))
+async def _lock(session: AsyncSession, tenant: Tenant, changes: dict[UUID, Ticket]) -> list[Ticket]:
+    """Lock the tickets; those another transaction changed since they were read are read
+    afresh. Nobody changes them between plan and write."""
+    locked = await session.execute(
+        select(Ticket.id, Ticket.version)
+        .where(Ticket.tenant_id == tenant.id, Ticket.id.in_(list(changes)))
         .order_by(Ticket.id)
         .with_for_update()
-        .execution_options(populate_existing=True)
     )
-    return list(found.all())
+    versions: dict[UUID, int] = dict(locked.all())
+    stale = [i for i, version in versions.items() if changes[i].version != version]
+    if stale:
+        await session.execute(
+            select(Ticket)
+            .where(Ticket.tenant_id == tenant.id, Ticket.id.in_(stale))
+            .execution_options(populate_existing=True)
+        )
+    return [changes[ticket_id] for ticket_id in versions]
 
 
 async def _people(
@@ -255,16 +266,14 @@ def _reassign(plan: Plan, change: SystemChange, people: People) -> None:
         return
     if (group_id, assignee_id) == (ticket.group_id, ticket.assignee_id):
         return
-    plan.rows.append(
-        TicketAssignment(
-            tenant_id=ticket.tenant_id,
-            ticket_id=ticket.id,
-            from_group_id=ticket.group_id,
-            to_group_id=group_id,
-            from_user_id=ticket.assignee_id,
-            to_user_id=assignee_id,
-            reason=change.reason,
-        )
+    plan.add(
+        TicketAssignment,
+        from_group_id=ticket.group_id,
+        to_group_id=group_id,
+        from_user_id=ticket.assignee_id,
+        to_user_id=assignee_id,
+        reason=change.reason,
+        ai_session_ref=None,
     )
     for name, old, new in (
         ("group_id", ticket.group_id, group_id),
@@ -280,39 +289,48 @@ def _text(value: UUID | None) -> str | None:
 
 
 def _tag(plan: Plan, wanted: Sequence[str]) -> None:
-    ticket, have = plan.ticket, set(plan.before["tags"])
-    plan.tags = sorted(set(normalize(wanted)) - have)
+    plan.tags = sorted(set(normalize(wanted)) - set(plan.before["tags"]))
     for tag in plan.tags:
-        plan.rows.append(TicketTag(tenant_id=ticket.tenant_id, ticket_id=ticket.id, tag=tag))
+        plan.add(TicketTag, tag=tag)
     for tag in plan.tags:
         plan.audit("tag_added", field="tags", after=tag)
 
 
 def _note(plan: Plan, body: str, now: datetime) -> None:
-    ticket = plan.ticket
-    plan.note = TicketMessage(
-        id=new_id(),
-        tenant_id=ticket.tenant_id,
-        ticket_id=ticket.id,
+    plan.note = plan.add(
+        TicketMessage,
         author_type=AuthorType.SYSTEM.value,
+        author_user_id=None,
+        author_contact_id=None,
         body_text=body,
+        body_html=None,
         is_internal=True,
         direction=Direction.OUTBOUND.value,
         channel=Channel.SYSTEM.value,
-        created_at=now,
+        external_message_id=None,
+        dedup_key=None,
+        email_headers={},
+        redacted_at=None,
+        redacted_by=None,
     )
-    plan.rows.append(plan.note)
-    plan.values |= {"message_count": ticket.message_count + 1, "last_message_at": now}
-    plan.audit("message_added", after=str(plan.note.id))
+    plan.values |= {"message_count": plan.ticket.message_count + 1, "last_message_at": now}
+    plan.audit("message_added", after=str(plan.note["id"]))
 
 
 async def _write(session: AsyncSession, plans: list[Plan], now: datetime) -> None:
-    """Multi-row INSERTs of the new rows, then one executemany UPDATE of the tickets."""
+    """One multi-row INSERT per table of the new rows, then one executemany UPDATE of the
+    tickets. Plain rows, not ORM objects: they are stamped here as a flush would stamp them."""
     if not plans:
         return
-    session.add_all(row for plan in plans for row in plan.rows)
-    await session.flush()
     actor = actor_of(session)
+    stamps = {"created_at": now, "updated_at": now, "created_by": actor, "updated_by": actor}
+    by_model: dict[type[Any], list[dict[str, Any]]] = {}
+    for plan in plans:
+        for model, row in plan.rows:
+            by_model.setdefault(model, []).append(row | stamps)
+    for model in (TicketTag, TicketAssignment, TicketMessage, TicketAudit):
+        if model in by_model:
+            await session.execute(insert(cast(Table, model.__table__)), by_model[model])
     rows = []
     for plan in plans:
         ticket = plan.ticket
@@ -360,18 +378,18 @@ async def _announce(session: AsyncSession, tenant: Tenant, plans: list[Plan]) ->
         await in_transaction.react(session, OutboxEvent(**row))
 
 
-def _note_event(session: AsyncSession, ticket: Ticket, note: TicketMessage) -> dict[str, Any]:
+def _note_event(session: AsyncSession, ticket: Ticket, note: dict[str, Any]) -> dict[str, Any]:
     return event_row(
         session,
         subject_type="ticket_message",
         action="created",
         tenant_id=ticket.tenant_id,
-        subject_id=note.id,
+        subject_id=note["id"],
         snapshot={
-            "id": str(note.id),
+            "id": str(note["id"]),
             "ticket_id": str(ticket.id),
-            "author_type": note.author_type,
+            "author_type": note["author_type"],
             "is_internal": True,
-            "body_text": note.body_text,
+            "body_text": note["body_text"],
         },
     )
