@@ -292,3 +292,27 @@ async def test_concurrent_sweeps_escalate_each_breach_once(
         assert kinds.count(["ticket", "updated"]) == 1
         assert kinds.count(["sla", "breached"]) == 1
         assert [a[0] for a in found["audit"]].count("tag_added") == 1
+
+
+async def test_a_catch_up_after_downtime_escalates_each_ticket_once(
+    desk: Desk, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await desk.policy(
+        notify_breach=["admins"],
+        escalation=[{"action": "raise_priority"}, {"action": "add_tag", "tag": "late"}],
+    )
+    tickets = [await desk.ticket() for _ in range(3)]
+    resolution = (await desk.sla(tickets[-1]["id"]))["resolution"]
+    # The worker was down past both due times: both clocks of each ticket are announced,
+    # and each ticket escalated once (normal to high, not to urgent).
+    much_later = datetime.fromisoformat(resolution["due_at"]) + timedelta(days=1)
+    assert await sweep(sessionmaker, now=much_later) == 6
+    assert await sweep(sessionmaker, now=much_later) == 0
+    for ticket in tickets:
+        found = await trace(sessionmaker, ticket["id"])
+        assert found["ticket"]["priority"] == "high"
+        assert found["ticket"]["breached"] is True
+        kinds = [e[0].rsplit(".", 2)[-2:] for e in found["events"]]
+        assert kinds.count(["sla", "breached"]) == 2
+        assert kinds.count(["ticket", "updated"]) == 1
+        assert [a[0] for a in found["audit"]].count("field_changed") == 1
