@@ -135,6 +135,7 @@ async def escalate_one_by_one(
 async def escalate_batched(
     sessionmaker: async_sessionmaker[AsyncSession], changes: list[tuple[str, SystemChange]]
 ) -> dict[UUID, list[str]]:
+    """The batched path; returns the refused parts by ticket."""
     async with transaction(sessionmaker, actor=SWEEP_ACTOR) as session:
         tenant = await session.get(Tenant, await _tenant_id(session))
         assert tenant is not None
@@ -143,7 +144,7 @@ async def escalate_batched(
             ticket = await session.get(Ticket, (tenant.id, UUID(ticket_id)))
             assert ticket is not None
             batch.append((ticket, change))
-        return await apply_system_changes(session, tenant, batch)
+        return (await apply_system_changes(session, tenant, batch)).refused
 
 
 async def twins(desk: Desk, count: int, **fields: Any) -> tuple[list[str], list[str]]:
@@ -316,3 +317,20 @@ async def test_a_catch_up_after_downtime_escalates_each_ticket_once(
         assert kinds.count(["sla", "breached"]) == 2
         assert kinds.count(["ticket", "updated"]) == 1
         assert [a[0] for a in found["audit"]].count("field_changed") == 1
+
+
+async def test_the_breach_summary_is_written_whether_the_escalation_changes_a_ticket_or_not(
+    desk: Desk, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await desk.policy(escalation=[{"action": "add_tag", "tag": "late"}])
+    tagged = await desk.ticket(tags=["late"])
+    plain = await desk.ticket()
+    due = datetime.fromisoformat((await desk.sla(plain["id"]))["first_response"]["due_at"])
+    assert await sweep(sessionmaker, now=due + timedelta(seconds=1)) == 2
+    for ticket, version_moved in ((tagged, False), (plain, True)):
+        shown = await desk.get(f"/tickets/{ticket['id']}")
+        assert shown["sla_breached"] is True
+        assert shown["tags"] == ["late"]
+        assert (shown["version"] > ticket["version"]) is version_moved
+    breached = (await desk.get("/tickets?sla_breached=true"))["items"]
+    assert {t["id"] for t in breached} == {tagged["id"], plain["id"]}

@@ -19,7 +19,7 @@ from frontdesk.notifications.kinds import NotificationKind
 from frontdesk.notifications.service import Notice, notify_many
 from frontdesk.sla import repository, states
 from frontdesk.sla.models import NotifyRole, SlaStatus, TicketSlaState
-from frontdesk.sla.service.engine import remember_clocks, write_summaries
+from frontdesk.sla.service.engine import remember_clocks, summary_values, write_summaries
 from frontdesk.sla.service.rules import PolicyRule, Rules, rules_for
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import ParticipantRole, Ticket, TicketParticipant
@@ -84,12 +84,13 @@ async def announce_all(session: AsyncSession, claimed: list[TicketSlaState], now
         for state in claimed:
             if await _announce(session, batch, state, now):
                 changed.add(state.ticket_id)
-    await _write_summaries(session, batch, changed)
+    escalated = {t.id for t, _, _ in batch.escalations if t.tenant_id in batch.tenants}
+    await _write_summaries(session, batch, changed - escalated)
     await emit_many(session, batch.events)
     await notify_many(session, batch.notices)
     # The escalations' ticket changes re-run the SLA engine: it finds the clocks here.
     remember_clocks(session, batch.clocks)
-    await _escalate_all(session, batch)
+    await _escalate_all(session, batch, _summaries(batch, changed & escalated))
 
 
 async def _load(session: AsyncSession, claimed: list[TicketSlaState]) -> Batch:
@@ -251,20 +252,39 @@ def recipients_of(batch: Batch, ticket: Ticket, roles: tuple[str, ...]) -> list[
     return list(dict.fromkeys(found))
 
 
+def _summaries(batch: Batch, ticket_ids: set[UUID]) -> dict[UUID, dict[str, Any]]:
+    """The new SLA summaries of these tickets where they changed: the escalation writes them
+    with the ticket's own UPDATE (one row write instead of two)."""
+    found = {}
+    for ticket_id in ticket_ids:
+        ticket, values = batch.tickets[ticket_id], summary_values(batch.clocks.get(ticket_id, []))
+        if any(getattr(ticket, name) != value for name, value in values.items()):
+            found[ticket_id] = values
+    return found
+
+
 async def _write_summaries(session: AsyncSession, batch: Batch, ticket_ids: set[UUID]) -> None:
     await write_summaries(
         session, [(batch.tickets[i], batch.clocks.get(i, [])) for i in sorted(ticket_ids)]
     )
 
 
-async def _escalate_all(session: AsyncSession, batch: Batch) -> None:
-    """Apply the batch's escalations tenant by tenant, each tenant's in one batched change."""
+async def _escalate_all(
+    session: AsyncSession, batch: Batch, summaries: dict[UUID, dict[str, Any]]
+) -> None:
+    """Apply the batch's escalations tenant by tenant, each tenant's in one batched change,
+    which writes the tickets' new SLA summaries too."""
     by_tenant: dict[UUID, list[tuple[Ticket, SystemChange]]] = defaultdict(list)
     for ticket, state, rule in batch.escalations:
         if ticket.tenant_id in batch.tenants:
             by_tenant[ticket.tenant_id].append((ticket, escalation_change(state, rule)))
     for tenant_id, changes in by_tenant.items():
-        await apply_system_changes(session, batch.tenants[tenant_id], changes)
+        await apply_system_changes(
+            session,
+            batch.tenants[tenant_id],
+            changes,
+            kept={t.id: summaries[t.id] for t, _ in changes if t.id in summaries},
+        )
 
 
 def escalation_change(state: TicketSlaState, rule: PolicyRule) -> SystemChange:

@@ -11,7 +11,7 @@ one before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -107,14 +107,33 @@ class Plan:
         )
 
 
+@dataclass
+class Applied:
+    #: the parts refused, by ticket (an assignee who no longer fits the group...)
+    refused: dict[UUID, list[str]] = field(default_factory=dict)
+
+
 async def apply_system_changes(
-    session: AsyncSession, tenant: Tenant, changes: Sequence[tuple[Ticket, SystemChange]]
-) -> dict[UUID, list[str]]:
-    """Apply each ticket's change as far as it can be; returns the refused parts by ticket."""
+    session: AsyncSession,
+    tenant: Tenant,
+    changes: Sequence[tuple[Ticket, SystemChange]],
+    *,
+    kept: Mapping[UUID, Mapping[str, Any]] | None = None,
+) -> Applied:
+    """Apply each ticket's change as far as it can be.
+
+    `kept`: column values the caller keeps on some of these tickets' rows without a version
+    move (the sweep's SLA summary), not written yet; they are set before the changes, so the
+    events see them, and written with the change's UPDATE: one row write instead of two.
+    """
     if not changes:
-        return {}
+        return Applied()
+    kept = kept or {}
     by_id = {ticket.id: change for ticket, change in changes}
     tickets = await _lock(session, tenant, {ticket.id: ticket for ticket, _ in changes})
+    for ticket in tickets:
+        for name, value in kept.get(ticket.id, {}).items():
+            set_committed_value(ticket, name, value)
     people = await _people(session, tenant.id, tickets, list(by_id.values()))
     one_by_one = [t for t in tickets if _picks_agent(t, by_id[t.id], people)]
     batched = [t for t in tickets if t not in one_by_one]
@@ -124,14 +143,35 @@ async def apply_system_changes(
         _plan(ticket, by_id[ticket.id], view.model_dump(mode="json"), people, now)
         for ticket, view in zip(batched, views, strict=True)
     ]
-    await _write(session, [plan for plan in plans if plan.changed()], now)
-    await _announce(session, tenant, [plan for plan in plans if plan.changed()])
-    refused = {plan.ticket.id: plan.refused for plan in plans if plan.refused}
+    changed = [plan for plan in plans if plan.changed()]
+    names = sorted({name for values in kept.values() for name in values})
+    await _write(session, changed, now, names)
+    written = {plan.ticket.id for plan in changed}
+    await _keep(session, [t for t in tickets if t.id in kept and t.id not in written], names)
+    await _announce(session, tenant, changed)
+    applied = Applied({plan.ticket.id: plan.refused for plan in plans if plan.refused})
     for ticket in one_by_one:
         parts = await apply_system_change(session, tenant, ticket, by_id[ticket.id])
         if parts:
-            refused[ticket.id] = parts
-    return refused
+            applied.refused[ticket.id] = parts
+    return applied
+
+
+async def _keep(session: AsyncSession, tickets: list[Ticket], names: list[str]) -> None:
+    """Write the kept columns of the tickets no change rewrote (their version stays)."""
+    if not tickets or not names:
+        return
+    table = cast(Table, Ticket.__table__)
+    statement = (
+        update(table)
+        .where(table.c.tenant_id == bindparam("t_tenant"), table.c.id == bindparam("t_id"))
+        .values({name: bindparam(name) for name in names})
+    )
+    rows = [
+        {"t_tenant": t.tenant_id, "t_id": t.id} | {name: getattr(t, name) for name in names}
+        for t in tickets
+    ]
+    await session.execute(statement, rows)
 
 
 async def _lock(session: AsyncSession, tenant: Tenant, changes: dict[UUID, Ticket]) -> list[Ticket]:
@@ -317,9 +357,10 @@ def _note(plan: Plan, body: str, now: datetime) -> None:
     plan.audit("message_added", after=str(plan.note["id"]))
 
 
-async def _write(session: AsyncSession, plans: list[Plan], now: datetime) -> None:
+async def _write(session: AsyncSession, plans: list[Plan], now: datetime, kept: list[str]) -> None:
     """One multi-row INSERT per table of the new rows, then one executemany UPDATE of the
-    tickets. Plain rows, not ORM objects: they are stamped here as a flush would stamp them."""
+    tickets (with the `kept` columns as the tickets hold them). Plain rows, not ORM objects:
+    they are stamped here as a flush would stamp them."""
     if not plans:
         return
     actor = actor_of(session)
@@ -335,6 +376,7 @@ async def _write(session: AsyncSession, plans: list[Plan], now: datetime) -> Non
     for plan in plans:
         ticket = plan.ticket
         values = {name: plan.values.get(name, getattr(ticket, name)) for name in COLUMNS}
+        values |= {name: getattr(ticket, name) for name in kept}
         values |= {"version": ticket.version + 1, "updated_at": now, "updated_by": actor}
         rows.append({"t_tenant": ticket.tenant_id, "t_id": ticket.id} | values)
         for name, value in values.items():
@@ -345,7 +387,7 @@ async def _write(session: AsyncSession, plans: list[Plan], now: datetime) -> Non
     statement = (
         update(table)
         .where(table.c.tenant_id == bindparam("t_tenant"), table.c.id == bindparam("t_id"))
-        .values({name: bindparam(name) for name in (*COLUMNS, *BOOKKEEPING)})
+        .values({name: bindparam(name) for name in (*COLUMNS, *BOOKKEEPING, *kept)})
     )
     await session.execute(statement, rows)
 
