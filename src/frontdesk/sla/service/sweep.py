@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from frontdesk.core.clock import utcnow
-from frontdesk.core.db import transaction
-from frontdesk.core.events import emit_many, event_row
+from frontdesk.core.db import actor_of, transaction
+from frontdesk.core.events import emit_many, event_row, jsonable
+from frontdesk.core.ids import new_id
 from frontdesk.identity.models import GroupMember, GroupMemberRole, MemberRole, Membership
 from frontdesk.notifications.kinds import NotificationKind
 from frontdesk.notifications.service import Notice, notify_many
@@ -22,12 +24,12 @@ from frontdesk.sla.models import NotifyRole, SlaStatus, TicketSlaState
 from frontdesk.sla.service.engine import remember_clocks, summary_values, write_summaries
 from frontdesk.sla.service.rules import PolicyRule, Rules, rules_for
 from frontdesk.tenancy.models import Tenant
-from frontdesk.tickets.models import ParticipantRole, Ticket, TicketParticipant
+from frontdesk.tickets.models import ParticipantRole, Ticket, TicketAudit, TicketParticipant
 from frontdesk.tickets.service.system import SystemChange
 from frontdesk.tickets.service.system_batch import apply_system_changes
-from frontdesk.tickets.service.timeline import audit
 
 SWEEP_ACTOR = "system:sla"
+BREACHED = SlaStatus.BREACHED.value
 METRIC_LABELS = {
     "first_response": "first response",
     "next_response": "next response",
@@ -72,6 +74,31 @@ class Batch:
     events: list[dict[str, Any]] = field(default_factory=list)
     escalations: list[tuple[Ticket, TicketSlaState, PolicyRule]] = field(default_factory=list)
     escalated: set[tuple[UUID, UUID]] = field(default_factory=set)
+    #: the claimed clocks' new column values, written together by `_write_clocks`
+    stamped: dict[TicketSlaState, dict[str, Any]] = field(default_factory=dict)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+
+    def stamp(self, state: TicketSlaState, **values: Any) -> None:
+        """Change the clock in memory, outside the unit of work's change tracking (no flush
+        of it); `_write_clocks` writes the batch's changes together."""
+        for name, value in values.items():
+            set_committed_value(state, name, value)
+        self.stamped.setdefault(state, {}).update(values)
+
+    def audit(self, ticket: Ticket, after: dict[str, Any]) -> None:
+        """The ticket's internal `sla_breached` timeline entry, as `timeline.audit` adds it."""
+        self.audits.append(
+            {
+                "tenant_id": ticket.tenant_id,
+                "id": new_id(),
+                "ticket_id": ticket.id,
+                "action": "sla_breached",
+                "field": "sla",
+                "before": None,
+                "after": jsonable(after),
+                "is_internal": True,
+            }
+        )
 
 
 async def announce_all(session: AsyncSession, claimed: list[TicketSlaState], now: datetime) -> None:
@@ -84,6 +111,7 @@ async def announce_all(session: AsyncSession, claimed: list[TicketSlaState], now
         for state in claimed:
             if await _announce(session, batch, state, now):
                 changed.add(state.ticket_id)
+        await _write_clocks(session, batch)
     escalated = {t.id for t, _, _ in batch.escalations if t.tenant_id in batch.tenants}
     await _write_summaries(session, batch, changed - escalated)
     await emit_many(session, batch.events)
@@ -151,22 +179,18 @@ async def _announce(
     """Announce what is due of one clock; returns whether its ticket's summary may change."""
     ticket = batch.tickets.get(state.ticket_id)
     if ticket is None or not states.is_open(state) or state.due_at is None:
-        state.next_check_at = None
+        batch.stamp(state, next_check_at=None)
         return False
     rule = batch.rules[state.tenant_id].by_id.get(state.policy_id) if state.policy_id else None
     if state.due_at <= now:
-        state.breached_at = state.breached_at or state.due_at
-        state.status = SlaStatus.BREACHED.value
-        state.breach_notified_at = now
-        state.next_check_at = None
-        audit(
-            session,
-            ticket,
-            "sla_breached",
-            field="sla",
-            after={"metric": state.metric, "due_at": state.due_at},
-            internal=True,
+        batch.stamp(
+            state,
+            breached_at=state.breached_at or state.due_at,
+            status=BREACHED,
+            breach_notified_at=now,
+            next_check_at=None,
         )
+        batch.audit(ticket, {"metric": state.metric, "due_at": state.due_at})
         _tell(session, batch, ticket, state, rule, "breached")
         if rule is not None and rule.escalation and (ticket.id, rule.id) not in batch.escalated:
             # Once per ticket and batch: a catch-up that finds two clocks late escalates once.
@@ -174,10 +198,36 @@ async def _announce(
             batch.escalations.append((ticket, state, rule))
         return True
     if state.at_risk_at is not None and state.at_risk_at <= now:
-        state.at_risk_notified_at = now
+        batch.stamp(state, at_risk_notified_at=now)
         _tell(session, batch, ticket, state, rule, "at_risk")
-    state.next_check_at = states.next_check(state)
+    batch.stamp(state, next_check_at=states.next_check(state))
     return False
+
+
+async def _write_clocks(session: AsyncSession, batch: Batch) -> None:
+    """The claimed clocks' new values and the `sla_breached` timeline entries, as plain
+    statements stamped as a flush would stamp them: one executemany UPDATE per shape of
+    change, one multi-row INSERT. The clocks hold the values as committed already."""
+    actor, now = actor_of(session), utcnow()
+    stamps = {"updated_at": now, "updated_by": actor}
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for state, values in batch.stamped.items():
+        for name, value in stamps.items():
+            set_committed_value(state, name, value)
+        row = {"c_tenant": state.tenant_id, "c_id": state.id} | values | stamps
+        shapes[tuple(sorted(values))].append(row)
+    table = cast(Table, TicketSlaState.__table__)
+    for names, rows in shapes.items():
+        statement = (
+            update(table)
+            .where(table.c.tenant_id == bindparam("c_tenant"), table.c.id == bindparam("c_id"))
+            .values({name: bindparam(name) for name in (*names, *stamps)})
+        )
+        await session.execute(statement, rows)
+    if batch.audits:
+        stamps |= {"created_at": now, "created_by": actor}
+        rows = [row | stamps for row in batch.audits]
+        await session.execute(insert(cast(Table, TicketAudit.__table__)), rows)
 
 
 def _tell(
