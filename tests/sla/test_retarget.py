@@ -153,3 +153,78 @@ async def test_concurrent_jobs_retarget_each_ticket_once(
         entries = [e for e in await timeline(desk, ticket["id"]) if e["action"] == "sla_retargeted"]
         assert len(entries) == 1
         assert (await desk.sla(ticket["id"]))["first_response"]["target_minutes"] == 30
+
+
+async def test_a_new_policy_marks_the_open_tickets_and_takes_those_it_matches(
+    desk: Desk, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await desk.policy(targets=NORMAL_TARGETS)
+    ticket = await desk.ticket()
+    await desk.post(
+        "/sla/policies",
+        {
+            "name": "Paused",
+            "active": False,
+            "targets": NORMAL_TARGETS,
+            "conditions": {"all": [{"field": "priority", "op": "is", "value": "normal"}]},
+        },
+    )
+    assert await retarget_marked(sessionmaker) == 0
+    gold = await desk.policy(
+        name="Gold",
+        is_default=False,
+        position=1,
+        conditions={"all": [{"field": "priority", "op": "is", "value": "normal"}]},
+        targets=[dict(target, minutes=10) for target in NORMAL_TARGETS],
+    )
+    # The creation only marks: the clock moves when the worker's job runs.
+    assert (await desk.sla(ticket["id"]))["first_response"]["target_minutes"] == 60
+    assert await retarget_marked(sessionmaker) == 1
+    assert await retarget_marked(sessionmaker) == 0
+    clocks = await desk.sla(ticket["id"])
+    assert (clocks["first_response"]["policy_id"], clocks["first_response"]["target_minutes"]) == (
+        gold["id"],
+        10,
+    )
+    reasons = [
+        e["after"]["reason"]
+        for e in await timeline(desk, ticket["id"])
+        if e["action"] == "sla_retargeted"
+    ]
+    assert reasons == ["policy created"]
+    assert await count_events(sessionmaker, ".sla.retargeted") == 1
+
+
+async def test_a_group_default_policy_change_moves_the_group_tickets_only(
+    desk: Desk, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await desk.policy(targets=NORMAL_TARGETS)
+    fast = await desk.policy(
+        name="Fast",
+        is_default=False,
+        targets=[dict(target, minutes=15) for target in NORMAL_TARGETS],
+    )
+    group = await desk.post("/groups", {"name": "Tier 2"})
+    in_group = await desk.ticket(group_id=group["id"])
+    elsewhere = await desk.ticket()
+    assert await retarget_marked(sessionmaker) == 0
+    await desk.patch(f"/groups/{group['id']}", {"description": "Second line"})
+    assert await retarget_marked(sessionmaker) == 0
+
+    await desk.patch(f"/groups/{group['id']}", {"default_sla_policy_id": fast["id"]})
+    assert (await desk.sla(in_group["id"]))["first_response"]["target_minutes"] == 60
+    assert await retarget_marked(sessionmaker) == 1
+    moved = (await desk.sla(in_group["id"]))["first_response"]
+    assert (moved["policy_id"], moved["target_minutes"]) == (fast["id"], 15)
+    assert (await desk.sla(elsewhere["id"]))["first_response"]["target_minutes"] == 60
+    reasons = [
+        e["after"]["reason"]
+        for e in await timeline(desk, in_group["id"])
+        if e["action"] == "sla_retargeted"
+    ]
+    assert reasons == ["group default policy changed"]
+
+    await desk.patch(f"/groups/{group['id']}", {"default_sla_policy_id": None})
+    assert await retarget_marked(sessionmaker) == 1
+    back = (await desk.sla(in_group["id"]))["first_response"]
+    assert back["target_minutes"] == 60

@@ -23,6 +23,7 @@ from frontdesk.identity.schemas import (
     GroupUpdate,
 )
 from frontdesk.sla.models import SlaPolicy
+from frontdesk.sla.service.retarget import mark_group_tickets
 
 
 def group_snapshot(group: Group) -> dict[str, object]:
@@ -88,6 +89,8 @@ async def update_group(ctx: TenantContext, group: Group, data: GroupUpdate) -> G
         before=before,
         after=after,
     )
+    if before["default_sla_policy_id"] != after["default_sla_policy_id"]:
+        await mark_group_tickets(ctx.session, ctx.tenant_id, group.id)
     return group
 
 

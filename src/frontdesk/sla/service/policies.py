@@ -19,7 +19,7 @@ from frontdesk.sla.conditions import ConditionError, normalize
 from frontdesk.sla.errors import InvalidPolicy
 from frontdesk.sla.models import SlaCalendar, SlaPolicy, SlaTarget, TicketSlaState
 from frontdesk.sla.schemas import PolicyCreate, PolicyPublic, PolicyUpdate, TargetPublic
-from frontdesk.sla.service.retarget import mark_policy_tickets
+from frontdesk.sla.service.retarget import mark_new_policy_tickets, mark_policy_tickets
 from frontdesk.sla.service.rules import forget_rules
 
 
@@ -146,10 +146,8 @@ async def _replace_targets(ctx: TenantContext, policy: SlaPolicy, data: Any) -> 
 
 
 async def create_policy(ctx: TenantContext, data: PolicyCreate) -> SlaPolicy:
-    """Create a policy with its targets (audited, `sla_policy.created`).
-
-    Tickets pick it up when they are created or next changed (or recomputed).
-    """
+    """Create a policy with its targets (audited, `sla_policy.created`); an active one marks
+    the tenant's open tickets for the worker's `sla.retarget` job, which moves those it takes."""
     columns = await _check(ctx, data)
     await _ensure_name_free(ctx, data.name)
     policy = SlaPolicy(tenant_id=ctx.tenant_id, **columns)
@@ -166,6 +164,7 @@ async def create_policy(ctx: TenantContext, data: PolicyCreate) -> SlaPolicy:
         subject_id=policy.id,
         snapshot=(await policy_public(ctx, policy)).model_dump(mode="json"),
     )
+    await mark_new_policy_tickets(ctx.session, ctx.tenant_id, policy.active)
     return policy
 
 

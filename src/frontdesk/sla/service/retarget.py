@@ -80,6 +80,19 @@ async def mark_policy_tickets(
         await _mark(session, clocks, "policy targets edited")
 
 
+async def mark_new_policy_tickets(session: AsyncSession, tenant_id: UUID, active: bool) -> None:
+    """After a policy is created: an active one may take any open ticket of the tenant (its
+    conditions, or as the new default); an inactive one takes none."""
+    if active:
+        await _mark(session, _open_clocks(tenant_id), "policy created")
+
+
+async def mark_group_tickets(session: AsyncSession, tenant_id: UUID, group_id: UUID) -> None:
+    """After a group's default policy (group profile) changed: the group's open tickets."""
+    clocks = _open_clocks(tenant_id).where(TicketSlaState.group_id == group_id)
+    await _mark(session, clocks, "group default policy changed")
+
+
 async def mark_calendar_tickets(session: AsyncSession, tenant_id: UUID, calendar_id: UUID) -> None:
     clocks = _open_clocks(tenant_id).where(TicketSlaState.calendar_id == calendar_id)
     await _mark(session, clocks, "calendar edited")

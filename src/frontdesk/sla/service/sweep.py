@@ -5,28 +5,31 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from frontdesk.core.clock import utcnow
-from frontdesk.core.db import transaction
-from frontdesk.core.events import emit_many, event_row
+from frontdesk.core.db import actor_of, transaction
+from frontdesk.core.events import emit_many, event_row, jsonable
+from frontdesk.core.ids import new_id
 from frontdesk.identity.models import GroupMember, GroupMemberRole, MemberRole, Membership
 from frontdesk.notifications.kinds import NotificationKind
 from frontdesk.notifications.service import Notice, notify_many
 from frontdesk.sla import repository, states
 from frontdesk.sla.models import NotifyRole, SlaStatus, TicketSlaState
-from frontdesk.sla.service.engine import remember_clocks, write_summaries
+from frontdesk.sla.service.engine import remember_clocks, summary_values, write_summaries
 from frontdesk.sla.service.rules import PolicyRule, Rules, rules_for
 from frontdesk.tenancy.models import Tenant
-from frontdesk.tickets.models import ParticipantRole, Ticket, TicketParticipant
-from frontdesk.tickets.service.system import SystemChange, apply_system_change
-from frontdesk.tickets.service.timeline import audit
+from frontdesk.tickets.models import ParticipantRole, Ticket, TicketAudit, TicketParticipant
+from frontdesk.tickets.service.system import SystemChange
+from frontdesk.tickets.service.system_batch import apply_system_changes
 
 SWEEP_ACTOR = "system:sla"
+BREACHED = SlaStatus.BREACHED.value
 METRIC_LABELS = {
     "first_response": "first response",
     "next_response": "next response",
@@ -70,6 +73,32 @@ class Batch:
     notices: list[Notice] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     escalations: list[tuple[Ticket, TicketSlaState, PolicyRule]] = field(default_factory=list)
+    escalated: set[tuple[UUID, UUID]] = field(default_factory=set)
+    #: the claimed clocks' new column values, written together by `_write_clocks`
+    stamped: dict[TicketSlaState, dict[str, Any]] = field(default_factory=dict)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+
+    def stamp(self, state: TicketSlaState, **values: Any) -> None:
+        """Change the clock in memory, outside the unit of work's change tracking (no flush
+        of it); `_write_clocks` writes the batch's changes together."""
+        for name, value in values.items():
+            set_committed_value(state, name, value)
+        self.stamped.setdefault(state, {}).update(values)
+
+    def audit(self, ticket: Ticket, after: dict[str, Any]) -> None:
+        """The ticket's internal `sla_breached` timeline entry, as `timeline.audit` adds it."""
+        self.audits.append(
+            {
+                "tenant_id": ticket.tenant_id,
+                "id": new_id(),
+                "ticket_id": ticket.id,
+                "action": "sla_breached",
+                "field": "sla",
+                "before": None,
+                "after": jsonable(after),
+                "is_internal": True,
+            }
+        )
 
 
 async def announce_all(session: AsyncSession, claimed: list[TicketSlaState], now: datetime) -> None:
@@ -82,13 +111,14 @@ async def announce_all(session: AsyncSession, claimed: list[TicketSlaState], now
         for state in claimed:
             if await _announce(session, batch, state, now):
                 changed.add(state.ticket_id)
-    await _write_summaries(session, batch, changed)
+        await _write_clocks(session, batch)
+    escalated = {t.id for t, _, _ in batch.escalations if t.tenant_id in batch.tenants}
+    await _write_summaries(session, batch, changed - escalated)
     await emit_many(session, batch.events)
     await notify_many(session, batch.notices)
     # The escalations' ticket changes re-run the SLA engine: it finds the clocks here.
     remember_clocks(session, batch.clocks)
-    for ticket, state, rule in batch.escalations:
-        await _escalate(session, batch, ticket, state, rule)
+    await _escalate_all(session, batch, _summaries(batch, changed & escalated))
 
 
 async def _load(session: AsyncSession, claimed: list[TicketSlaState]) -> Batch:
@@ -149,33 +179,55 @@ async def _announce(
     """Announce what is due of one clock; returns whether its ticket's summary may change."""
     ticket = batch.tickets.get(state.ticket_id)
     if ticket is None or not states.is_open(state) or state.due_at is None:
-        state.next_check_at = None
+        batch.stamp(state, next_check_at=None)
         return False
     rule = batch.rules[state.tenant_id].by_id.get(state.policy_id) if state.policy_id else None
     if state.due_at <= now:
-        state.breached_at = state.breached_at or state.due_at
-        state.status = SlaStatus.BREACHED.value
-        state.breach_notified_at = now
-        state.next_check_at = None
-        audit(
-            session,
-            ticket,
-            "sla_breached",
-            field="sla",
-            after={"metric": state.metric, "due_at": state.due_at},
-            internal=True,
+        batch.stamp(
+            state,
+            breached_at=state.breached_at or state.due_at,
+            status=BREACHED,
+            breach_notified_at=now,
+            next_check_at=None,
         )
+        batch.audit(ticket, {"metric": state.metric, "due_at": state.due_at})
         _tell(session, batch, ticket, state, rule, "breached")
-        escalated = {(t.id, r.id) for t, _, r in batch.escalations}
-        if rule is not None and rule.escalation and (ticket.id, rule.id) not in escalated:
+        if rule is not None and rule.escalation and (ticket.id, rule.id) not in batch.escalated:
             # Once per ticket and batch: a catch-up that finds two clocks late escalates once.
+            batch.escalated.add((ticket.id, rule.id))
             batch.escalations.append((ticket, state, rule))
         return True
     if state.at_risk_at is not None and state.at_risk_at <= now:
-        state.at_risk_notified_at = now
+        batch.stamp(state, at_risk_notified_at=now)
         _tell(session, batch, ticket, state, rule, "at_risk")
-    state.next_check_at = states.next_check(state)
+    batch.stamp(state, next_check_at=states.next_check(state))
     return False
+
+
+async def _write_clocks(session: AsyncSession, batch: Batch) -> None:
+    """The claimed clocks' new values and the `sla_breached` timeline entries, as plain
+    statements stamped as a flush would stamp them: one executemany UPDATE per shape of
+    change, one multi-row INSERT. The clocks hold the values as committed already."""
+    actor, now = actor_of(session), utcnow()
+    stamps = {"updated_at": now, "updated_by": actor}
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for state, values in batch.stamped.items():
+        for name, value in stamps.items():
+            set_committed_value(state, name, value)
+        row = {"c_tenant": state.tenant_id, "c_id": state.id} | values | stamps
+        shapes[tuple(sorted(values))].append(row)
+    table = cast(Table, TicketSlaState.__table__)
+    for names, rows in shapes.items():
+        statement = (
+            update(table)
+            .where(table.c.tenant_id == bindparam("c_tenant"), table.c.id == bindparam("c_id"))
+            .values({name: bindparam(name) for name in (*names, *stamps)})
+        )
+        await session.execute(statement, rows)
+    if batch.audits:
+        stamps |= {"created_at": now, "created_by": actor}
+        rows = [row | stamps for row in batch.audits]
+        await session.execute(insert(cast(Table, TicketAudit.__table__)), rows)
 
 
 def _tell(
@@ -229,18 +281,36 @@ def _snapshot(ticket: Ticket, state: TicketSlaState, prefix: str) -> dict[str, A
     }
 
 
+#: Plain strings: an enum member's `.value` costs a descriptor call, in the hottest loop.
+ASSIGNEE = NotifyRole.ASSIGNEE.value
+GROUP_LEADS = NotifyRole.GROUP_LEADS.value
+ADMINS = NotifyRole.ADMINS.value
+FOLLOWERS = NotifyRole.FOLLOWERS.value
+
+
 def recipients_of(batch: Batch, ticket: Ticket, roles: tuple[str, ...]) -> list[UUID]:
     found: list[UUID] = []
     for role in roles:
-        if role == NotifyRole.ASSIGNEE.value and ticket.assignee_id is not None:
+        if role == ASSIGNEE and ticket.assignee_id is not None:
             found.append(ticket.assignee_id)
-        elif role == NotifyRole.GROUP_LEADS.value and ticket.group_id is not None:
+        elif role == GROUP_LEADS and ticket.group_id is not None:
             found += batch.leads.get(ticket.group_id, [])
-        elif role == NotifyRole.ADMINS.value:
+        elif role == ADMINS:
             found += batch.admins.get(ticket.tenant_id, [])
-        elif role == NotifyRole.FOLLOWERS.value:
+        elif role == FOLLOWERS:
             found += batch.followers.get(ticket.id, [])
     return list(dict.fromkeys(found))
+
+
+def _summaries(batch: Batch, ticket_ids: set[UUID]) -> dict[UUID, dict[str, Any]]:
+    """The new SLA summaries of these tickets where they changed: the escalation writes them
+    with the ticket's own UPDATE (one row write instead of two)."""
+    found = {}
+    for ticket_id in ticket_ids:
+        ticket, values = batch.tickets[ticket_id], summary_values(batch.clocks.get(ticket_id, []))
+        if any(getattr(ticket, name) != value for name, value in values.items()):
+            found[ticket_id] = values
+    return found
 
 
 async def _write_summaries(session: AsyncSession, batch: Batch, ticket_ids: set[UUID]) -> None:
@@ -249,12 +319,26 @@ async def _write_summaries(session: AsyncSession, batch: Batch, ticket_ids: set[
     )
 
 
-async def _escalate(
-    session: AsyncSession, batch: Batch, ticket: Ticket, state: TicketSlaState, rule: PolicyRule
+async def _escalate_all(
+    session: AsyncSession, batch: Batch, summaries: dict[UUID, dict[str, Any]]
 ) -> None:
-    tenant = batch.tenants.get(ticket.tenant_id)
-    if tenant is None:
-        return
+    """Apply the batch's escalations tenant by tenant, each tenant's in one batched change,
+    which writes the tickets' new SLA summaries too."""
+    by_tenant: dict[UUID, list[tuple[Ticket, SystemChange]]] = defaultdict(list)
+    for ticket, state, rule in batch.escalations:
+        if ticket.tenant_id in batch.tenants:
+            by_tenant[ticket.tenant_id].append((ticket, escalation_change(state, rule)))
+    for tenant_id, changes in by_tenant.items():
+        await apply_system_changes(
+            session,
+            batch.tenants[tenant_id],
+            changes,
+            kept={t.id: summaries[t.id] for t, _ in changes if t.id in summaries},
+        )
+
+
+def escalation_change(state: TicketSlaState, rule: PolicyRule) -> SystemChange:
+    """The policy's escalation actions as one system change of the ticket."""
     label = METRIC_LABELS.get(state.metric, state.metric)
     change = SystemChange(reason=f"SLA {label} breached")
     for action in rule.escalation:
@@ -269,4 +353,4 @@ async def _escalate(
             change = replace(change, add_tags=(*change.add_tags, str(action["tag"])))
         elif kind == "add_internal_note":
             change = replace(change, internal_note=str(action["body"]))
-    await apply_system_change(session, tenant, ticket, change)
+    return change

@@ -1,0 +1,437 @@
+"""System changes (SLA escalations) to many tickets of one tenant at once.
+
+Each ticket gets what `system.apply_system_change` would give it: the same timeline entries,
+assignment history, tags, internal note and its `ticket_message.created`, `ticket.updated` with
+the same snapshot and delta, the same refusals (an assignee who no longer fits the group), and
+the in-transaction reactions (SLA state) to those events. What the batch needs is read up front
+and written with one statement per table. A ticket that enters a group which picks an agent on
+its own (round robin, load balanced) goes through the per-ticket path: each pick depends on the
+one before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
+
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+
+from frontdesk.core.audit import delta_between
+from frontdesk.core.clock import utcnow
+from frontdesk.core.db import actor_of
+from frontdesk.core.events import OutboxEvent, emit_many, event_row, in_transaction
+from frontdesk.core.ids import new_id
+from frontdesk.core.logs import get_logger
+from frontdesk.identity.models import AssignmentStrategy, Group, GroupMember, Membership, User
+from frontdesk.tenancy.models import Tenant
+from frontdesk.tickets.models import (
+    PRIORITY_RANK,
+    AuthorType,
+    Channel,
+    Direction,
+    Priority,
+    Ticket,
+    TicketAssignment,
+    TicketAudit,
+    TicketMessage,
+    TicketTag,
+)
+from frontdesk.tickets.repository import remember_tags
+from frontdesk.tickets.service.assignment import ASSIGNABLE_ROLES
+from frontdesk.tickets.service.system import RANKED, SystemChange, apply_system_change
+from frontdesk.tickets.service.tags import normalize
+from frontdesk.tickets.service.timeline import INTERNAL_FIELDS
+from frontdesk.tickets.service.views import staff_views
+
+log = get_logger(__name__)
+
+#: Ticket columns an escalation may set, written by one executemany UPDATE.
+COLUMNS = (
+    "priority",
+    "priority_rank",
+    "group_id",
+    "assignee_id",
+    "message_count",
+    "last_message_at",
+)
+BOOKKEEPING = ("version", "updated_at", "updated_by")
+
+
+@dataclass
+class People:
+    """Who may be assigned where, for the groups and users the batch names."""
+
+    groups: dict[UUID, Group]
+    #: user id -> (membership role, user active)
+    members: dict[UUID, tuple[str, bool]]
+    in_group: set[tuple[UUID, UUID]]
+
+
+@dataclass
+class Plan:
+    """One ticket's change, worked out in memory before anything is written."""
+
+    ticket: Ticket
+    before: dict[str, Any]
+    values: dict[str, Any] = field(default_factory=dict)
+    #: new rows, as (model, column values), in the order the per-ticket path adds them
+    rows: list[tuple[type[Any], dict[str, Any]]] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    note: dict[str, Any] | None = None
+    refused: list[str] = field(default_factory=list)
+
+    def changed(self) -> bool:
+        return bool(self.values or self.tags or self.note)
+
+    def add(self, model: type[Any], **values: Any) -> dict[str, Any]:
+        row = {"tenant_id": self.ticket.tenant_id, "id": new_id(), "ticket_id": self.ticket.id}
+        row |= values
+        self.rows.append((model, row))
+        return row
+
+    def audit(
+        self, action: str, *, field: str | None = None, before: Any = None, after: Any = None
+    ) -> None:
+        self.add(
+            TicketAudit,
+            action=action,
+            field=field,
+            before=before,
+            after=after,
+            is_internal=action == "message_added" or field in INTERNAL_FIELDS,
+        )
+
+
+@dataclass
+class Applied:
+    #: the parts refused, by ticket (an assignee who no longer fits the group...)
+    refused: dict[UUID, list[str]] = field(default_factory=dict)
+
+
+async def apply_system_changes(
+    session: AsyncSession,
+    tenant: Tenant,
+    changes: Sequence[tuple[Ticket, SystemChange]],
+    *,
+    kept: Mapping[UUID, Mapping[str, Any]] | None = None,
+) -> Applied:
+    """Apply each ticket's change as far as it can be.
+
+    `kept`: column values the caller keeps on some of these tickets' rows without a version
+    move (the sweep's SLA summary), not written yet; they are set before the changes, so the
+    events see them, and written with the change's UPDATE: one row write instead of two.
+    """
+    if not changes:
+        return Applied()
+    kept = kept or {}
+    by_id = {ticket.id: change for ticket, change in changes}
+    tickets = await _lock(session, tenant, {ticket.id: ticket for ticket, _ in changes})
+    for ticket in tickets:
+        for name, value in kept.get(ticket.id, {}).items():
+            set_committed_value(ticket, name, value)
+    people = await _people(session, tenant.id, tickets, list(by_id.values()))
+    one_by_one = [t for t in tickets if _picks_agent(t, by_id[t.id], people)]
+    batched = [t for t in tickets if t not in one_by_one]
+    views = await staff_views(session, tenant.id, tenant.ticket_prefix, batched)
+    now = utcnow()
+    plans = [
+        _plan(ticket, by_id[ticket.id], view.model_dump(mode="json"), people, now)
+        for ticket, view in zip(batched, views, strict=True)
+    ]
+    changed = [plan for plan in plans if plan.changed()]
+    names = sorted({name for values in kept.values() for name in values})
+    await _write(session, changed, now, names)
+    written = {plan.ticket.id for plan in changed}
+    await _keep(session, [t for t in tickets if t.id in kept and t.id not in written], names)
+    await _announce(session, tenant, changed)
+    applied = Applied({plan.ticket.id: plan.refused for plan in plans if plan.refused})
+    for ticket in one_by_one:
+        parts = await apply_system_change(session, tenant, ticket, by_id[ticket.id])
+        if parts:
+            applied.refused[ticket.id] = parts
+    return applied
+
+
+async def _keep(session: AsyncSession, tickets: list[Ticket], names: list[str]) -> None:
+    """Write the kept columns of the tickets no change rewrote (their version stays)."""
+    if not tickets or not names:
+        return
+    table = cast(Table, Ticket.__table__)
+    statement = (
+        update(table)
+        .where(table.c.tenant_id == bindparam("t_tenant"), table.c.id == bindparam("t_id"))
+        .values({name: bindparam(name) for name in names})
+    )
+    rows = [
+        {"t_tenant": t.tenant_id, "t_id": t.id} | {name: getattr(t, name) for name in names}
+        for t in tickets
+    ]
+    await session.execute(statement, rows)
+
+
+async def _lock(session: AsyncSession, tenant: Tenant, changes: dict[UUID, Ticket]) -> list[Ticket]:
+    """Lock the tickets; those another transaction changed since they were read are read
+    afresh. Nobody changes them between plan and write."""
+    locked = await session.execute(
+        select(Ticket.id, Ticket.version)
+        .where(Ticket.tenant_id == tenant.id, Ticket.id.in_(list(changes)))
+        .order_by(Ticket.id)
+        .with_for_update()
+    )
+    versions: dict[UUID, int] = dict(locked.all())
+    stale = [i for i, version in versions.items() if changes[i].version != version]
+    if stale:
+        await session.execute(
+            select(Ticket)
+            .where(Ticket.tenant_id == tenant.id, Ticket.id.in_(stale))
+            .execution_options(populate_existing=True)
+        )
+    return [changes[ticket_id] for ticket_id in versions]
+
+
+async def _people(
+    session: AsyncSession,
+    tenant_id: UUID,
+    tickets: list[Ticket],
+    changes: list[SystemChange],
+) -> People:
+    group_ids = {t.group_id for t in tickets if t.group_id} | {
+        c.move_to_group_id for c in changes if c.move_to_group_id
+    }
+    user_ids = {t.assignee_id for t in tickets if t.assignee_id} | {
+        c.assign_to_user_id for c in changes if c.assign_to_user_id
+    }
+    groups = {
+        group.id: group
+        for group in await session.scalars(
+            select(Group).where(Group.tenant_id == tenant_id, Group.id.in_(group_ids))
+        )
+    }
+    rows = await session.execute(
+        select(Membership.user_id, Membership.role, User.is_active)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.tenant_id == tenant_id, Membership.user_id.in_(user_ids))
+    )
+    pairs = await session.execute(
+        select(GroupMember.group_id, GroupMember.user_id).where(
+            GroupMember.tenant_id == tenant_id,
+            GroupMember.group_id.in_(group_ids),
+            GroupMember.user_id.in_(user_ids),
+        )
+    )
+    return People(
+        groups=groups,
+        members={user_id: (role, active) for user_id, role, active in rows.all()},
+        in_group={(group_id, user_id) for group_id, user_id in pairs.all()},
+    )
+
+
+def _target(ticket: Ticket, change: SystemChange) -> tuple[UUID | None, UUID | None]:
+    """The group and assignee the change asks for, as `system._reassign` works them out."""
+    group_id = change.move_to_group_id or ticket.group_id
+    assignee_id = change.assign_to_user_id
+    if assignee_id is None and group_id == ticket.group_id:
+        assignee_id = ticket.assignee_id
+    return group_id, assignee_id
+
+
+def _picks_agent(ticket: Ticket, change: SystemChange, people: People) -> bool:
+    if change.move_to_group_id is None and change.assign_to_user_id is None:
+        return False
+    group_id, assignee_id = _target(ticket, change)
+    group = people.groups.get(group_id) if group_id else None
+    return (
+        group is not None
+        and group.is_active
+        and assignee_id is None
+        and group_id != ticket.group_id
+        and group.assignment_strategy != AssignmentStrategy.QUEUE_ONLY
+    )
+
+
+def _refusal(group_id: UUID | None, assignee_id: UUID | None, people: People) -> str | None:
+    """Why `assignment.assign` would refuse, in its words; None when it would not."""
+    if group_id is not None:
+        group = people.groups.get(group_id)
+        if group is None:
+            return "group not found"
+        if not group.is_active:
+            return "the group is inactive"
+    if assignee_id is None:
+        return None
+    member = people.members.get(assignee_id)
+    if member is None:
+        return "assignee not found"
+    role, active = member
+    if role not in ASSIGNABLE_ROLES or not active:
+        return "only active agents and admins take tickets"
+    if group_id is not None and (group_id, assignee_id) not in people.in_group:
+        return "the assignee is not a member of the group"
+    return None
+
+
+def _plan(
+    ticket: Ticket, change: SystemChange, before: dict[str, Any], people: People, now: datetime
+) -> Plan:
+    plan = Plan(ticket, before)
+    if change.raise_priority:
+        rank = min(PRIORITY_RANK[Priority(ticket.priority)] + 1, len(RANKED) - 1)
+        if RANKED[rank].value != ticket.priority:
+            plan.values |= {"priority": RANKED[rank].value, "priority_rank": rank}
+    if change.move_to_group_id is not None or change.assign_to_user_id is not None:
+        _reassign(plan, change, people)
+    if change.add_tags:
+        _tag(plan, change.add_tags)
+    if change.internal_note:
+        _note(plan, change.internal_note, now)
+    if "priority" in plan.values:
+        plan.audit(
+            "field_changed", field="priority", before=ticket.priority, after=plan.values["priority"]
+        )
+    return plan
+
+
+def _reassign(plan: Plan, change: SystemChange, people: People) -> None:
+    ticket = plan.ticket
+    group_id, assignee_id = _target(ticket, change)
+    refusal = _refusal(group_id, assignee_id, people)
+    if refusal is not None:
+        log.warning("system_change_refused", ticket_id=str(ticket.id), error=refusal)
+        plan.refused.append(f"assignment: {refusal}")
+        return
+    if (group_id, assignee_id) == (ticket.group_id, ticket.assignee_id):
+        return
+    plan.add(
+        TicketAssignment,
+        from_group_id=ticket.group_id,
+        to_group_id=group_id,
+        from_user_id=ticket.assignee_id,
+        to_user_id=assignee_id,
+        reason=change.reason,
+        ai_session_ref=None,
+    )
+    for name, old, new in (
+        ("group_id", ticket.group_id, group_id),
+        ("assignee_id", ticket.assignee_id, assignee_id),
+    ):
+        if old != new:
+            plan.audit("assigned", field=name, before=_text(old), after=_text(new))
+            plan.values[name] = new
+
+
+def _text(value: UUID | None) -> str | None:
+    return str(value) if value is not None else None
+
+
+def _tag(plan: Plan, wanted: Sequence[str]) -> None:
+    plan.tags = sorted(set(normalize(wanted)) - set(plan.before["tags"]))
+    for tag in plan.tags:
+        plan.add(TicketTag, tag=tag)
+    for tag in plan.tags:
+        plan.audit("tag_added", field="tags", after=tag)
+
+
+def _note(plan: Plan, body: str, now: datetime) -> None:
+    plan.note = plan.add(
+        TicketMessage,
+        author_type=AuthorType.SYSTEM.value,
+        author_user_id=None,
+        author_contact_id=None,
+        body_text=body,
+        body_html=None,
+        is_internal=True,
+        direction=Direction.OUTBOUND.value,
+        channel=Channel.SYSTEM.value,
+        external_message_id=None,
+        dedup_key=None,
+        email_headers={},
+        redacted_at=None,
+        redacted_by=None,
+    )
+    plan.values |= {"message_count": plan.ticket.message_count + 1, "last_message_at": now}
+    plan.audit("message_added", after=str(plan.note["id"]))
+
+
+async def _write(session: AsyncSession, plans: list[Plan], now: datetime, kept: list[str]) -> None:
+    """One multi-row INSERT per table of the new rows, then one executemany UPDATE of the
+    tickets (with the `kept` columns as the tickets hold them). Plain rows, not ORM objects:
+    they are stamped here as a flush would stamp them."""
+    if not plans:
+        return
+    actor = actor_of(session)
+    stamps = {"created_at": now, "updated_at": now, "created_by": actor, "updated_by": actor}
+    by_model: dict[type[Any], list[dict[str, Any]]] = {}
+    for plan in plans:
+        for model, row in plan.rows:
+            by_model.setdefault(model, []).append(row | stamps)
+    for model in (TicketTag, TicketAssignment, TicketMessage, TicketAudit):
+        if model in by_model:
+            await session.execute(insert(cast(Table, model.__table__)), by_model[model])
+    rows = []
+    for plan in plans:
+        ticket = plan.ticket
+        values = {name: plan.values.get(name, getattr(ticket, name)) for name in COLUMNS}
+        values |= {name: getattr(ticket, name) for name in kept}
+        values |= {"version": ticket.version + 1, "updated_at": now, "updated_by": actor}
+        rows.append({"t_tenant": ticket.tenant_id, "t_id": ticket.id} | values)
+        for name, value in values.items():
+            set_committed_value(ticket, name, value)
+        if plan.tags:
+            remember_tags(session, ticket.id, {*plan.before["tags"], *plan.tags})
+    table = cast(Table, Ticket.__table__)
+    statement = (
+        update(table)
+        .where(table.c.tenant_id == bindparam("t_tenant"), table.c.id == bindparam("t_id"))
+        .values({name: bindparam(name) for name in (*COLUMNS, *BOOKKEEPING, *kept)})
+    )
+    await session.execute(statement, rows)
+
+
+async def _announce(session: AsyncSession, tenant: Tenant, plans: list[Plan]) -> None:
+    """The events of the changed tickets, in one INSERT, then the in-transaction reactions to
+    them (SLA state), ticket by ticket as the per-ticket path runs them."""
+    if not plans:
+        return
+    tickets = [plan.ticket for plan in plans]
+    views = await staff_views(session, tenant.id, tenant.ticket_prefix, tickets)
+    rows: list[dict[str, Any]] = []
+    for plan, view in zip(plans, views, strict=True):
+        ticket, after = plan.ticket, view.model_dump(mode="json")
+        if plan.note is not None:
+            rows.append(_note_event(session, ticket, plan.note))
+        rows.append(
+            event_row(
+                session,
+                subject_type="ticket",
+                action="updated",
+                tenant_id=ticket.tenant_id,
+                subject_id=ticket.id,
+                snapshot=after,
+                delta=delta_between(plan.before, after),
+            )
+        )
+    await emit_many(session, rows)
+    for row in rows:
+        await in_transaction.react(session, OutboxEvent(**row))
+
+
+def _note_event(session: AsyncSession, ticket: Ticket, note: dict[str, Any]) -> dict[str, Any]:
+    return event_row(
+        session,
+        subject_type="ticket_message",
+        action="created",
+        tenant_id=ticket.tenant_id,
+        subject_id=note["id"],
+        snapshot={
+            "id": str(note["id"]),
+            "ticket_id": str(ticket.id),
+            "author_type": note["author_type"],
+            "is_internal": True,
+            "body_text": note["body_text"],
+        },
+    )
