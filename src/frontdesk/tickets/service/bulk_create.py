@@ -13,16 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from frontdesk.core.clock import utcnow
+from frontdesk.core.db import actor_of
 from frontdesk.core.events import OutboxEvent, emit_many, event_row, in_transaction
 from frontdesk.core.html import html_to_text, sanitize_html
 from frontdesk.core.ids import new_id
+from frontdesk.identity.models import AssignmentStrategy
 from frontdesk.sla.service.engine import remember_clocks
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import (
@@ -33,6 +36,7 @@ from frontdesk.tickets.models import (
     ParticipantRole,
     ScanStatus,
     Ticket,
+    TicketAssignment,
     TicketAttachment,
     TicketMessage,
     TicketNumberSequence,
@@ -183,15 +187,77 @@ def _ticket(
 async def _assign(
     session: AsyncSession, tickets: Sequence[Ticket], openings: Sequence[Opening]
 ) -> None:
-    """The group (and a round-robin pick) per ticket, in order, as `create_ticket` does."""
-    moved = False
+    """The group per ticket as `create_ticket` does (`assignment.assign` on the new ticket).
+    A plain queue (no agent to pick) is the same change for every ticket: written in bulk."""
+    by_group: dict[UUID, list[Ticket]] = {}
     for ticket, opening in zip(tickets, openings, strict=True):
         if opening.data.group_id is not None:
-            moved |= await assignment.assign(
-                session, ticket, group_id=opening.data.group_id, assignee_id=None
-            )
+            by_group.setdefault(opening.data.group_id, []).append(ticket)
+    moved = False
+    for group_id, members in by_group.items():
+        group = await assignment.check_group(session, members[0].tenant_id, group_id)
+        assert group is not None
+        if group.assignment_strategy == AssignmentStrategy.QUEUE_ONLY:
+            await _queue_in(session, members, group_id)
+            continue
+        for ticket in members:  # each pick sees the ones before it
+            moved |= await assignment.assign(session, ticket, group_id=group_id, assignee_id=None)
     if moved:
         await session.flush()
+
+
+async def _queue_in(session: AsyncSession, tickets: Sequence[Ticket], group_id: UUID) -> None:
+    session.add_all(
+        TicketAssignment(
+            tenant_id=ticket.tenant_id,
+            ticket_id=ticket.id,
+            from_group_id=None,
+            to_group_id=group_id,
+            from_user_id=None,
+            to_user_id=None,
+            reason=None,
+            ai_session_ref=None,
+        )
+        for ticket in tickets
+    )
+    for ticket in tickets:
+        audit(session, ticket, "assigned", field="group_id", before=None, after=group_id)
+    await update_new_tickets(session, tickets, [{"group_id": group_id}] * len(tickets))
+
+
+async def update_new_tickets(
+    session: AsyncSession, tickets: Sequence[Ticket], changes: Sequence[dict[str, Any]]
+) -> None:
+    """What a flush of these changes would write (a new version, `updated_at`/`updated_by`),
+    as one executemany UPDATE instead of one statement per ticket. Every change names the
+    same columns. The tickets were inserted in this transaction, so no one else can have
+    changed them: there is no version to check."""
+    if not tickets:
+        return
+    now, actor = utcnow(), actor_of(session)
+    names = sorted(changes[0])
+    table = cast(Table, Ticket.__table__)
+    statement = (
+        update(table)
+        .where(table.c.tenant_id == bindparam("t_tenant"), table.c.id == bindparam("t_id"))
+        .values(
+            version=bindparam("t_version"),
+            updated_at=bindparam("t_updated_at"),
+            updated_by=bindparam("t_updated_by"),
+            **{name: bindparam(f"v_{name}") for name in names},
+        )
+    )
+    rows = []
+    for ticket, change in zip(tickets, changes, strict=True):
+        values = {"version": ticket.version + 1, "updated_at": now, "updated_by": actor} | change
+        rows.append(
+            {"t_tenant": ticket.tenant_id, "t_id": ticket.id, "t_version": values["version"],
+             "t_updated_at": now, "t_updated_by": actor}
+            | {f"v_{name}": change[name] for name in names}
+        )  # fmt: skip
+        for name, value in values.items():
+            set_committed_value(ticket, name, value)
+    await session.execute(statement, rows)
 
 
 async def _react_created(session: AsyncSession, tenant: Tenant, tickets: Sequence[Ticket]) -> None:
@@ -213,8 +279,10 @@ async def _react_created(session: AsyncSession, tenant: Tenant, tickets: Sequenc
 async def _emit_and_react(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """`emit_and_react` for many events: one INSERT, then each event's reactions in order."""
     await emit_many(session, rows)
-    for row in rows:
-        await in_transaction.react(session, OutboxEvent(**row))
+    # The reactions' new rows (SLA clocks) are flushed together afterwards, not one by one.
+    with session.no_autoflush:
+        for row in rows:
+            await in_transaction.react(session, OutboxEvent(**row))
 
 
 async def _insert_messages(
@@ -227,14 +295,23 @@ async def _insert_messages(
     ]
     session.add_all(messages)
     for ticket, message in zip(tickets, messages, strict=True):
-        # What `add_message` does for a customer's public message on a new ticket.
-        ticket.message_count += 1
-        ticket.last_message_at = now
         audit(session, ticket, "message_added", after=str(message.id), internal=False)
-        ticket.public_message_count += 1
-        ticket.last_public_author_type = message.author_type
-        ticket.unread_by_agent += 1
     await session.flush()
+    # What `add_message` changes on the ticket for a customer's public message.
+    await update_new_tickets(
+        session,
+        tickets,
+        [
+            {
+                "message_count": ticket.message_count + 1,
+                "last_message_at": now,
+                "public_message_count": ticket.public_message_count + 1,
+                "last_public_author_type": AuthorType.CONTACT.value,
+                "unread_by_agent": ticket.unread_by_agent + 1,
+            }
+            for ticket in tickets
+        ],
+    )
     rows = [
         event_row(
             session,
