@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
 import httpx
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from frontdesk.core.audit import AuditEntry
 from frontdesk.core.config import Settings
@@ -171,11 +173,11 @@ async def _state(session: AsyncSession, tenant_id: UUID) -> dict[str, Any]:
     number = {ticket.id: ticket.number for ticket in tickets}
     events = await _rows(session, OutboxEvent, tenant_id)
     by_ticket: dict[int, list[str]] = defaultdict(list)
-    for event in events:
-        about = event.subject_id if event.subject_type == "ticket" else None
-        about = about or event.snapshot.get("ticket_id")
+    for outboxed in events:
+        about = outboxed.subject_id if outboxed.subject_type == "ticket" else None
+        about = about or outboxed.snapshot.get("ticket_id")
         if about is not None:
-            by_ticket[number[UUID(str(about))]].append(event.type)
+            by_ticket[number[UUID(str(about))]].append(outboxed.type)
     return {
         "tickets": [_ticket(t, statuses, emails) for t in tickets],
         "messages": sorted(
@@ -205,9 +207,9 @@ async def _state(session: AsyncSession, tenant_id: UUID) -> dict[str, Any]:
         ),
         "events": dict(by_ticket),
         "snapshots": [
-            {key: value for key, value in event.snapshot.items() if key not in UNCOMPARED}
-            for event in events
-            if event.subject_type == "ticket"
+            {key: value for key, value in outboxed.snapshot.items() if key not in UNCOMPARED}
+            for outboxed in events
+            if outboxed.subject_type == "ticket"
         ],
         "records": sorted(
             (r.outcome, r.message_id or "", r.needs_review, r.detail or "")
@@ -285,3 +287,42 @@ async def test_a_mixed_batch_gives_what_one_at_a_time_gives(
     assert states["batched"]["clocks"], "the SLA engine started clocks"
     assert states["batched"]["outbound"], "acknowledgements were planned"
     assert len(states["batched"]["files"]) == 1
+
+
+@contextmanager
+def counted(engine: AsyncEngine) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_a_batch_of_new_tickets_costs_the_same_statements_whatever_its_size(
+    client: httpx.AsyncClient,
+    world: World,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: LocalBlobStore,
+) -> None:
+    """Set-based reads and multi-row writes: only the SLA engine's summary of each ticket's
+    clocks (one UPDATE per ticket it started clocks for) grows with the batch."""
+    channel_id = await _channel(client, world, world.a.slug, world.a["owner"].auth)
+    counts = []
+    for size in (2, 5, 40):  # the first also loads the tenant's SLA rules
+        raws = [
+            with_file(f"c{size}-{n}@customer.example.org", "Export", f"<m{size}-{n}@x>", "log")
+            for n in range(size)
+        ]
+        with counted(engine) as statements:
+            filed = await _file(sessionmaker, store, world.a.id, channel_id, raws, batched=True)
+        assert [r.record.outcome for r in filed] == ["new_ticket"] * size
+        summaries = [s for s in statements if s.startswith("UPDATE ticket SET sla_next_due_at")]
+        assert len(summaries) == size
+        counts.append(len(statements) - len(summaries))
+    assert counts[1] == counts[2] < 40, counts
