@@ -95,7 +95,7 @@ async def run(database_url: str, count: int, batch: int) -> None:
     modes = (("one per transaction", 1, 0), (f"batches of {batch}", batch, count))
     for label, size, first in modes:
         raws = [message(number) for number in range(first, first + count)]
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for start in range(0, count, size):
             async with transaction(sessionmaker) as session:
                 live = await session.get(InboundChannel, (channel.tenant_id, channel.id))
@@ -104,8 +104,11 @@ async def run(database_url: str, count: int, batch: int) -> None:
                     await receive(session, store, live, raws[start])
                 else:
                     await receive_batch(session, store, live, raws[start : start + size])
-        filed = time.perf_counter() - started
-        print(f"inbound ({label}): {count} messages in {filed:.1f}s = {count / filed:.0f}/s")
+        filed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        print(
+            f"inbound ({label}): {count} messages in {filed:.1f}s = {count / filed:.0f}/s"
+            f" ({cpu / count * 1000:.1f} ms of this process's CPU per message)"
+        )
 
     while await relay_batch(sessionmaker, [subscribers], batch_size=1000):
         pass
@@ -113,11 +116,14 @@ async def run(database_url: str, count: int, batch: int) -> None:
         async with transaction(sessionmaker) as session:
             if not await plan_batch(session, settings, batch_size=1000):
                 break
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     while await send_batch(settings, sessionmaker, batch_size=200):
         pass
-    sent = time.perf_counter() - started
-    print(f"outbound: {sink.count} mails in {sent:.1f}s = {sink.count / sent:.0f} mails/s")
+    sent, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(
+        f"outbound: {sink.count} mails in {sent:.1f}s = {sink.count / sent:.0f} mails/s"
+        f" ({cpu / max(sink.count, 1) * 1000:.2f} ms of CPU per mail, the sink's included)"
+    )
     controller.stop()
     await engine.dispose()
     shutil.rmtree(data_dir, ignore_errors=True)

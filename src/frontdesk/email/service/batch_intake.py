@@ -47,7 +47,7 @@ from frontdesk.tenancy.schemas import TenantSettings
 from frontdesk.tickets.models import Channel, Priority, TicketMessage, TicketStatus, TicketType
 from frontdesk.tickets.repository import default_status, status_by_key
 from frontdesk.tickets.schemas import TicketCreate
-from frontdesk.tickets.service.bulk_create import Opening, StoredFile, open_tickets
+from frontdesk.tickets.service.bulk_create import Opening, StoredFile, attach_files, open_tickets
 
 log = get_logger(__name__)
 
@@ -273,19 +273,21 @@ async def _write(
     arrivals: list[Arrival],
     run: list[NewTicket],
 ) -> list[InboundMail]:
-    # The blobs (each a temporary file, flushed to disk, renamed) are written concurrently:
-    # their waits on the disk overlap instead of adding up.
-    raws = asyncio.gather(*(store.put(one_chunk(arrivals[new.index].raw)) for new in run))
-    files = asyncio.gather(*(_files(store, new.mail) for new in run))
-    raw_blobs, stored_files = await asyncio.gather(raws, files)
-    contacts = await contacts_for_senders(session, desk.tenant.id, [new.contact for new in run])
-    openings = [
-        _opening(new, contacts[normalize_email(new.contact.emails[0])], made)
-        for new, made in zip(run, stored_files, strict=True)
-    ]
-    opened = await open_tickets(
-        session, desk.tenant, openings, status=_status(desk), channel=Channel.EMAIL
-    )
+    # The blobs (each a temporary file, flushed to disk, renamed) are written concurrently,
+    # with each other and with the database work: their waits on the disk overlap.
+    blobs = asyncio.ensure_future(_blobs(store, arrivals, run))
+    try:
+        contacts = await contacts_for_senders(session, desk.tenant.id, [n.contact for n in run])
+        openings = [_opening(new, contacts[normalize_email(new.contact.emails[0])]) for new in run]
+        opened = await open_tickets(
+            session, desk.tenant, openings, status=_status(desk), channel=Channel.EMAIL
+        )
+        raw_blobs, stored_files = await blobs
+    finally:
+        if not blobs.done():
+            blobs.cancel()
+            await asyncio.gather(blobs, return_exceptions=True)
+    await attach_files(session, opened, stored_files)
     records = [
         _record(desk.channel, arrivals[new.index], new.mail, blob)
         for new, blob in zip(run, raw_blobs, strict=True)
@@ -302,7 +304,16 @@ def _status(desk: Desk) -> TicketStatus:
     return desk.status
 
 
-def _opening(new: NewTicket, contact: KnownContact, files: list[StoredFile]) -> Opening:
+async def _blobs(
+    store: BlobStore, arrivals: list[Arrival], run: list[NewTicket]
+) -> tuple[list[StoredBlob], list[list[StoredFile]]]:
+    raws = asyncio.gather(*(store.put(one_chunk(arrivals[new.index].raw)) for new in run))
+    files = asyncio.gather(*(_files(store, new.mail) for new in run))
+    raw_blobs, stored_files = await asyncio.gather(raws, files)
+    return list(raw_blobs), list(stored_files)
+
+
+def _opening(new: NewTicket, contact: KnownContact) -> Opening:
     mail = new.mail
     return Opening(
         data=new.ticket,
@@ -312,7 +323,6 @@ def _opening(new: NewTicket, contact: KnownContact, files: list[StoredFile]) -> 
         body_html=mail.html[:MAX_BODY] if mail.html else None,
         external_message_id=mail.message_id,
         email_headers=mail.headers,
-        files=files,
     )
 
 

@@ -1,6 +1,7 @@
 """Many new tickets at once, each opened by its requester's first message (the mail intake's
 batches): the rows, audit entries and events `create_ticket`, `add_message` and
-`add_attachment` write one at a time, written table by table with multi-row INSERTs.
+`add_attachment` write one at a time, written table by table with multi-row INSERTs and
+executemany UPDATEs.
 
 The result matches the one-at-a-time path: numbers from the tenant's sequence in input order,
 the same rows and timeline entries, the same events in the same order per ticket, and the SLA
@@ -75,7 +76,6 @@ class Opening:
     body_html: str | None
     external_message_id: str | None
     email_headers: dict[str, Any]
-    files: Sequence[StoredFile] = ()
 
 
 @dataclass
@@ -111,7 +111,8 @@ async def open_tickets(
     channel: Channel,
 ) -> list[Opened]:
     """Create a ticket per opening, in `status` (of the `new` or `open` category), with its
-    customer message and files. Each `group_id` must be an active group of the tenant."""
+    customer message. Each `group_id` must be an active group of the tenant. The files come
+    next, with `attach_files` (so that storing them can overlap this)."""
     if status.category not in ("new", "open"):
         raise ValueError("bulk-opened tickets start in a `new` or `open` status")
     if not openings:
@@ -120,9 +121,7 @@ async def open_tickets(
     await _assign(session, tickets, openings)
     await _react_created(session, tenant, tickets)
     messages = await _insert_messages(session, tickets, openings, channel)
-    opened = [Opened(t, m) for t, m in zip(tickets, messages, strict=True)]
-    await _insert_files(session, opened, openings)
-    return opened
+    return [Opened(t, m) for t, m in zip(tickets, messages, strict=True)]
 
 
 async def _insert_tickets(
@@ -351,11 +350,13 @@ def _message(ticket: Ticket, opening: Opening, channel: Channel, now: Any) -> Ti
     )
 
 
-async def _insert_files(
-    session: AsyncSession, opened: Sequence[Opened], openings: Sequence[Opening]
+async def attach_files(
+    session: AsyncSession, opened: Sequence[Opened], files: Sequence[Sequence[StoredFile]]
 ) -> None:
-    for item, opening in zip(opened, openings, strict=True):
-        for file in opening.files:
+    """Each opened ticket's files (already in the blob store) on its opening message, as
+    `add_attachment` records them."""
+    for item, stored in zip(opened, files, strict=True):
+        for file in stored:
             item.attachments.append(
                 TicketAttachment(
                     id=new_id(),
