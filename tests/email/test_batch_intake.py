@@ -4,6 +4,7 @@ and planned mail. Two tenants get the same mail, one each way, and are compared.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -12,12 +13,13 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-from sqlalchemy import event, select
+import pytest
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from frontdesk.core.audit import AuditEntry
 from frontdesk.core.config import Settings
-from frontdesk.core.db import transaction
+from frontdesk.core.db import set_actor, transaction
 from frontdesk.core.events import OutboxEvent, relay_batch, subscribers
 from frontdesk.core.storage import LocalBlobStore
 from frontdesk.email.models import InboundChannel, InboundMail, OutboundMail
@@ -326,3 +328,48 @@ async def test_a_batch_of_new_tickets_costs_the_same_statements_whatever_its_siz
         assert len(summaries) == size
         counts.append(len(statements) - len(summaries))
     assert counts[1] == counts[2] < 40, counts
+
+
+async def test_a_message_filed_concurrently_sends_the_batch_one_at_a_time(
+    client: httpx.AsyncClient,
+    world: World,
+    database_url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: LocalBlobStore,
+) -> None:
+    """Another transaction files one of the batch's messages after the batch looked for it:
+    the bulk write fails on the dedup key, and each message is then filed on its own (that
+    one as a duplicate), none lost."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrent writers need PostgreSQL (SQLite serializes them)")
+    channel_id = await _channel(client, world, world.a.slug, world.a["owner"].auth)
+    raced = mail("gina@customer.example.org", "Raced", "<raced-1@customer.example.org>")
+    batch = [
+        mail("hank@customer.example.org", "First", "<first-1@customer.example.org>"),
+        raced,
+        mail("ivan@customer.example.org", "Last", "<last-1@customer.example.org>"),
+    ]
+    async with sessionmaker() as other:
+        set_actor(other, EMAIL_ACTOR)
+        channel = await other.get(InboundChannel, (world.a.id, channel_id))
+        assert channel is not None
+        first = await receive(other, store, channel, raced)  # not committed yet
+        batched = asyncio.create_task(
+            _file(sessionmaker, store, world.a.id, channel_id, batch, batched=True)
+        )
+        await asyncio.sleep(0.5)  # the batch has read, and waits on this transaction's locks
+        assert not batched.done()
+        await other.commit()
+    filed = await batched
+    outcomes = [(r.duplicate, r.record.outcome) for r in filed]
+    assert outcomes == [(False, "new_ticket"), (True, "new_ticket"), (False, "new_ticket")]
+    assert filed[1].record.id == first.record.id
+    async with sessionmaker() as session:
+        numbers = sorted(
+            await session.scalars(select(Ticket.number).where(Ticket.tenant_id == world.a.id))
+        )
+        records = await session.scalar(
+            select(func.count()).select_from(InboundMail).where(InboundMail.tenant_id == world.a.id)
+        )
+    assert numbers == [1, 2, 3]
+    assert records == 3
