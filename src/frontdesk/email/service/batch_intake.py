@@ -47,7 +47,7 @@ from frontdesk.tenancy.schemas import TenantSettings
 from frontdesk.tickets.models import Channel, Priority, TicketMessage, TicketStatus, TicketType
 from frontdesk.tickets.repository import default_status, status_by_key
 from frontdesk.tickets.schemas import TicketCreate
-from frontdesk.tickets.service.bulk_create import Opening, StoredFile, attach_files, open_tickets
+from frontdesk.tickets.service.bulk_create import BulkOpening, Opening, StoredFile
 
 log = get_logger(__name__)
 
@@ -279,15 +279,14 @@ async def _write(
     try:
         contacts = await contacts_for_senders(session, desk.tenant.id, [n.contact for n in run])
         openings = [_opening(new, contacts[normalize_email(new.contact.emails[0])]) for new in run]
-        opened = await open_tickets(
-            session, desk.tenant, openings, status=_status(desk), channel=Channel.EMAIL
-        )
+        bulk = BulkOpening(session, desk.tenant)
+        opened = await bulk.open(openings, status=_status(desk), channel=Channel.EMAIL)
         raw_blobs, stored_files = await blobs
     finally:
         if not blobs.done():
             blobs.cancel()
             await asyncio.gather(blobs, return_exceptions=True)
-    await attach_files(session, opened, stored_files)
+    await bulk.attach(opened, stored_files)
     records = [
         _record(desk.channel, arrivals[new.index], new.mail, blob)
         for new, blob in zip(run, raw_blobs, strict=True)
@@ -295,6 +294,7 @@ async def _write(
     for record, made in zip(records, opened, strict=True):
         record.ticket_id, record.ticket_message_id = made.ticket.id, made.message.id
     session.add_all(records)
+    await bulk.finish()
     await session.flush()
     return records
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -45,7 +46,7 @@ from frontdesk.tickets.models import (
     TicketStatus,
 )
 from frontdesk.tickets.repository import remember_tags
-from frontdesk.tickets.schemas import TicketCreate
+from frontdesk.tickets.schemas import AttachmentPublic, MessagePublic, TicketCreate
 from frontdesk.tickets.service import assignment
 from frontdesk.tickets.service.attachments import Found, public
 from frontdesk.tickets.service.messages import message_public
@@ -102,26 +103,71 @@ async def reserve_numbers(session: AsyncSession, tenant_id: UUID, count: int) ->
     return list(range(int(last) - count + 1, int(last) + 1))
 
 
-async def open_tickets(
-    session: AsyncSession,
-    tenant: Tenant,
-    openings: Sequence[Opening],
-    *,
-    status: TicketStatus,
-    channel: Channel,
-) -> list[Opened]:
-    """Create a ticket per opening, in `status` (of the `new` or `open` category), with its
-    customer message. Each `group_id` must be an active group of the tenant. The files come
-    next, with `attach_files` (so that storing them can overlap this)."""
-    if status.category not in ("new", "open"):
-        raise ValueError("bulk-opened tickets start in a `new` or `open` status")
-    if not openings:
-        return []
-    tickets = await _insert_tickets(session, tenant, openings, status, channel)
-    await _assign(session, tickets, openings)
-    await _react_created(session, tenant, tickets)
-    messages = await _insert_messages(session, tickets, openings, channel)
-    return [Opened(t, m) for t, m in zip(tickets, messages, strict=True)]
+class BulkOpening:
+    """One batch of new tickets in a session: `open` them with their messages, `attach` their
+    files, then `finish`, which writes the batch's events with one INSERT."""
+
+    def __init__(self, session: AsyncSession, tenant: Tenant) -> None:
+        self.session = session
+        self.tenant = tenant
+        self._events: list[dict[str, Any]] = []
+
+    async def open(
+        self, openings: Sequence[Opening], *, status: TicketStatus, channel: Channel
+    ) -> list[Opened]:
+        """A ticket per opening, in `status` (of the `new` or `open` category), with its
+        customer message. Each `group_id` must be an active group of the tenant."""
+        if status.category not in ("new", "open"):
+            raise ValueError("bulk-opened tickets start in a `new` or `open` status")
+        if not openings:
+            return []
+        session, tenant = self.session, self.tenant
+        tickets = await _insert_tickets(session, tenant, openings, status, channel)
+        await _assign(session, tickets, openings)
+        await self._react(await _created_events(session, tenant, tickets))
+        messages = await _insert_messages(session, tickets, openings, channel)
+        await self._react(
+            [_event(session, m.tenant_id, m.id, message_public(m, [])) for m in messages]
+        )
+        return [Opened(t, m) for t, m in zip(tickets, messages, strict=True)]
+
+    async def attach(self, opened: Sequence[Opened], files: Sequence[Sequence[StoredFile]]) -> None:
+        """Each opened ticket's files (already in the blob store) on its opening message, as
+        `add_attachment` records them."""
+        attachments = await _insert_files(self.session, opened, files)
+        await self._react(
+            [
+                _event(self.session, a.tenant_id, a.id, public(Found(a, is_public=True)))
+                for a in attachments
+            ]
+        )
+
+    async def finish(self) -> None:
+        await emit_many(self.session, self._events)
+        self._events = []
+
+    async def _react(self, rows: list[dict[str, Any]]) -> None:
+        """`emit_and_react` for many events: each event's in-transaction reactions in order,
+        the events themselves written by `finish`. The reactions' new rows (SLA clocks) are
+        flushed together afterwards, not one by one."""
+        self._events += rows
+        with self.session.no_autoflush:
+            for row in rows:
+                await in_transaction.react(self.session, OutboxEvent(**row))
+
+
+def _event(
+    session: AsyncSession, tenant_id: UUID, subject_id: UUID, view: MessagePublic | AttachmentPublic
+) -> dict[str, Any]:
+    subject_type = "ticket_message" if isinstance(view, MessagePublic) else "ticket_attachment"
+    return event_row(
+        session,
+        subject_type=subject_type,
+        action="created",
+        tenant_id=tenant_id,
+        subject_id=subject_id,
+        snapshot=view.model_dump(mode="json"),
+    )
 
 
 async def _insert_tickets(
@@ -146,11 +192,12 @@ async def _insert_tickets(
         )
         for ticket in tickets
     )
+    await session.flush()
     for ticket in tickets:
+        # Flushed with the next rows: one INSERT for the batch's audit rows, not one per step.
         audit(session, ticket, "created", after={"subject": ticket.subject, "status": status.key})
         remember_tags(session, ticket.id, [])  # a new ticket has none: no need to ask
     remember_clocks(session, {ticket.id: [] for ticket in tickets})  # nor SLA clocks
-    await session.flush()
     return tickets
 
 
@@ -259,9 +306,11 @@ async def update_new_tickets(
     await session.execute(statement, rows)
 
 
-async def _react_created(session: AsyncSession, tenant: Tenant, tickets: Sequence[Ticket]) -> None:
+async def _created_events(
+    session: AsyncSession, tenant: Tenant, tickets: Sequence[Ticket]
+) -> list[dict[str, Any]]:
     views = await staff_views(session, tenant.id, tenant.ticket_prefix, tickets)
-    rows = [
+    return [
         event_row(
             session,
             subject_type="ticket",
@@ -272,16 +321,6 @@ async def _react_created(session: AsyncSession, tenant: Tenant, tickets: Sequenc
         )
         for ticket, view in zip(tickets, views, strict=True)
     ]
-    await _emit_and_react(session, rows)
-
-
-async def _emit_and_react(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """`emit_and_react` for many events: one INSERT, then each event's reactions in order."""
-    await emit_many(session, rows)
-    # The reactions' new rows (SLA clocks) are flushed together afterwards, not one by one.
-    with session.no_autoflush:
-        for row in rows:
-            await in_transaction.react(session, OutboxEvent(**row))
 
 
 async def _insert_messages(
@@ -311,22 +350,10 @@ async def _insert_messages(
             for ticket in tickets
         ],
     )
-    rows = [
-        event_row(
-            session,
-            subject_type="ticket_message",
-            action="created",
-            tenant_id=message.tenant_id,
-            subject_id=message.id,
-            snapshot=message_public(message, []).model_dump(mode="json"),
-        )
-        for message in messages
-    ]
-    await _emit_and_react(session, rows)
     return messages
 
 
-def _message(ticket: Ticket, opening: Opening, channel: Channel, now: Any) -> TicketMessage:
+def _message(ticket: Ticket, opening: Opening, channel: Channel, now: datetime) -> TicketMessage:
     body_html = sanitize_html(opening.body_html) if opening.body_html else None
     body_text = opening.body.strip() or (html_to_text(body_html) if body_html else "")
     if not body_text and not body_html:
@@ -350,32 +377,12 @@ def _message(ticket: Ticket, opening: Opening, channel: Channel, now: Any) -> Ti
     )
 
 
-async def attach_files(
+async def _insert_files(
     session: AsyncSession, opened: Sequence[Opened], files: Sequence[Sequence[StoredFile]]
-) -> None:
-    """Each opened ticket's files (already in the blob store) on its opening message, as
-    `add_attachment` records them."""
+) -> list[TicketAttachment]:
+    now = utcnow()
     for item, stored in zip(opened, files, strict=True):
-        for file in stored:
-            item.attachments.append(
-                TicketAttachment(
-                    id=new_id(),
-                    tenant_id=item.ticket.tenant_id,
-                    ticket_id=item.ticket.id,
-                    message_id=item.message.id,
-                    filename=file.filename,
-                    content_type=file.content_type,
-                    size=file.size,
-                    sha256=file.sha256,
-                    storage_key=file.storage_key,
-                    scan_status=ScanStatus.SKIPPED.value,
-                    is_inline=file.content_id is not None,
-                    content_id=file.content_id,
-                )
-            )
-    if not any(item.attachments for item in opened):
-        return
-    for item in opened:
+        item.attachments += [_attachment(item, file, now) for file in stored]
         session.add_all(item.attachments)
         for attachment in item.attachments:
             audit(
@@ -389,17 +396,22 @@ async def attach_files(
                 },
                 internal=False,
             )
-    await session.flush()
-    rows = [
-        event_row(
-            session,
-            subject_type="ticket_attachment",
-            action="created",
-            tenant_id=attachment.tenant_id,
-            subject_id=attachment.id,
-            snapshot=public(Found(attachment, is_public=True)).model_dump(mode="json"),
-        )
-        for item in opened
-        for attachment in item.attachments
-    ]
-    await _emit_and_react(session, rows)
+    return [attachment for item in opened for attachment in item.attachments]
+
+
+def _attachment(item: Opened, file: StoredFile, now: datetime) -> TicketAttachment:
+    return TicketAttachment(
+        id=new_id(),
+        tenant_id=item.ticket.tenant_id,
+        ticket_id=item.ticket.id,
+        message_id=item.message.id,
+        filename=file.filename,
+        content_type=file.content_type,
+        size=file.size,
+        sha256=file.sha256,
+        storage_key=file.storage_key,
+        scan_status=ScanStatus.SKIPPED.value,
+        is_inline=file.content_id is not None,
+        content_id=file.content_id,
+        created_at=now,
+    )
