@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 
 from frontdesk.core.logs import get_logger
@@ -41,7 +41,12 @@ class Rendered:
 
 def language_of(locale: str | None) -> str:
     language = (locale or FALLBACK_LANGUAGE).replace("_", "-").split("-", 1)[0].lower()
-    return language if (TEMPLATES / language).is_dir() else FALLBACK_LANGUAGE
+    return language if _has_templates(language) else FALLBACK_LANGUAGE
+
+
+@lru_cache(maxsize=64)
+def _has_templates(language: str) -> bool:
+    return (TEMPLATES / language).is_dir()
 
 
 @lru_cache
@@ -54,6 +59,8 @@ def environment(language: str) -> SandboxedEnvironment:
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         keep_trailing_newline=False,
+        # The built-in templates ship with the code: compiled once, never checked for changes.
+        auto_reload=False,
     )
 
 
@@ -92,10 +99,15 @@ def _render_override(
 ) -> Rendered:
     html = None
     if override.body_html is not None:
-        html_env = env.overlay(autoescape=True)
-        html = html_env.from_string(override.body_html).render(context)
+        html = _compiled(env, override.body_html, html=True).render(context)
     return Rendered(
-        subject=one_line(env.from_string(override.subject).render(context)),
-        body_text=env.from_string(override.body_text).render(context).strip() + "\n",
+        subject=one_line(_compiled(env, override.subject).render(context)),
+        body_text=_compiled(env, override.body_text).render(context).strip() + "\n",
         body_html=html,
     )
+
+
+@lru_cache(maxsize=256)
+def _compiled(env: SandboxedEnvironment, source: str, *, html: bool = False) -> Template:
+    """A tenant's template, compiled once per text (a batch of mail renders it many times)."""
+    return (env.overlay(autoescape=True) if html else env).from_string(source)

@@ -54,7 +54,7 @@ PUSH_BODY: dict[str, Any] = {
 }
 
 
-def blob_store(request: Request) -> BlobStore:
+async def blob_store(request: Request) -> BlobStore:
     store: BlobStore = request.app.state.blob_store
     return store
 

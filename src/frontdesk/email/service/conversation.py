@@ -271,7 +271,7 @@ async def store_files(
                 await add_attachment(
                     ctx,
                     ticket,
-                    Upload(part.filename or _default_name(part), _chunks(part.payload)),
+                    Upload(part.filename or default_file_name(part), _chunks(part.payload)),
                     message_id=message_id,
                     store=conversation.store,
                     scanner=SkippingScanner(),
@@ -282,7 +282,7 @@ async def store_files(
     return notes
 
 
-def _default_name(part: MailPart) -> str:
+def default_file_name(part: MailPart) -> str:
     if part.content_type == "text/calendar":
         return "invite.ics"
     subtype = part.content_type.split("/", 1)[-1]

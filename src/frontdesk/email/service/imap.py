@@ -27,7 +27,8 @@ from frontdesk.core.logs import get_logger
 from frontdesk.core.security import decrypt_secret
 from frontdesk.core.storage import BlobStore
 from frontdesk.email.models import ChannelMode, ImapSecurity, InboundChannel
-from frontdesk.email.service.intake import EMAIL_ACTOR, receive
+from frontdesk.email.service.batch_intake import receive_batch
+from frontdesk.email.service.intake import EMAIL_ACTOR
 
 log = get_logger(__name__)
 
@@ -215,16 +216,14 @@ async def _file_batch(
     imap: ImapSession,
     uids: list[str],
 ) -> int | None:
-    """One transaction for the batch (each message in its own savepoint, see `receive`), then
+    """One transaction for the batch (filed in bulk where it can be, see `receive_batch`), then
     the marks; None when the channel is gone."""
     raws = await anyio.to_thread.run_sync(imap.fetch, uids)
     async with transaction(sessionmaker, actor=EMAIL_ACTOR) as session:
         live = await session.get(InboundChannel, (channel.tenant_id, channel.id))
         if live is None:
             return None
-        for uid in uids:
-            if uid in raws:
-                await receive(session, store, live, raws[uid])
+        await receive_batch(session, store, live, [raws[uid] for uid in uids if uid in raws])
     await anyio.to_thread.run_sync(imap.mark, uids)
     return sum(1 for uid in uids if uid in raws)
 

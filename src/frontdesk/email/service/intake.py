@@ -45,7 +45,7 @@ def dedup_key(mail: ParsedMail | None, raw: bytes) -> str:
     return hashlib.sha256(basis).hexdigest()
 
 
-async def _one_chunk(raw: bytes) -> AsyncIterator[bytes]:
+async def one_chunk(raw: bytes) -> AsyncIterator[bytes]:
     yield raw
 
 
@@ -67,7 +67,7 @@ async def receive(
     existing = await _by_dedup_key(session, channel.tenant_id, key)
     if existing is not None:
         return Received(existing, duplicate=True)
-    blob = await store.put(_one_chunk(raw))
+    blob = await store.put(one_chunk(raw))
     record = InboundMail(
         tenant_id=channel.tenant_id,
         channel_id=channel.id,
@@ -128,7 +128,7 @@ async def _decide(
     mail: ParsedMail,
     record: InboundMail,
 ) -> list[str]:
-    own = await _own_addresses(session, channel.tenant_id)
+    own = await own_addresses_of(session, channel.tenant_id)
     if is_bounce(mail):
         await _attach_bounce(session, channel.tenant_id, mail, record)
         return list(mail.notes)
@@ -150,7 +150,7 @@ async def _decide(
     return [*mail.notes, *outcome.notes]
 
 
-async def _own_addresses(session: AsyncSession, tenant_id: UUID) -> frozenset[str]:
+async def own_addresses_of(session: AsyncSession, tenant_id: UUID) -> frozenset[str]:
     """The tenant's own addresses, read once per transaction (a poll files a batch in one)."""
     cache: dict[UUID, frozenset[str]] = session.info.setdefault("email_own_addresses", {})
     if tenant_id not in cache:

@@ -181,10 +181,17 @@ async def _ticket_created(plan: Plan) -> None:
         for recipient in requester[:1]:
             if await queue(plan, MailKind.ACKNOWLEDGEMENT, recipient) and opening is not None:
                 opening.acknowledged = True
-    members = await who.group_members(session, ticket)
+    # The group the event recorded, not the ticket's group now: planning runs later, and a
+    # move in between must not take the new-ticket mail from the group the ticket came to.
+    members = await who.group_members(session, ticket.tenant_id, _recorded_group(plan.event))
     await notice(plan, MailKind.NEW_TICKET, members)
     for recipient in await who.users(session, members):
         await queue(plan, MailKind.NEW_TICKET, recipient)
+
+
+def _recorded_group(event: OutboxEvent) -> UUID | None:
+    group_id = event.snapshot.get("group_id")
+    return UUID(str(group_id)) if group_id else None
 
 
 async def _ticket_updated(plan: Plan, delta: dict[str, Any]) -> None:

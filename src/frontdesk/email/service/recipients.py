@@ -68,7 +68,7 @@ async def staff_of(session: AsyncSession, ticket: Ticket) -> list[UUID]:
     if ticket.assignee_id is not None:
         ids.append(ticket.assignee_id)
     elif ticket.group_id is not None:
-        ids += await group_members(session, ticket)
+        ids += await group_members(session, ticket.tenant_id, ticket.group_id)
     followers = await session.scalars(
         select(TicketParticipant.user_id).where(
             TicketParticipant.tenant_id == ticket.tenant_id,
@@ -80,12 +80,14 @@ async def staff_of(session: AsyncSession, ticket: Ticket) -> list[UUID]:
     return list(dict.fromkeys(ids))
 
 
-async def group_members(session: AsyncSession, ticket: Ticket) -> list[UUID]:
-    if ticket.group_id is None:
+async def group_members(
+    session: AsyncSession, tenant_id: UUID, group_id: UUID | None
+) -> list[UUID]:
+    if group_id is None:
         return []
     rows = await session.scalars(
         select(GroupMember.user_id)
-        .where(GroupMember.tenant_id == ticket.tenant_id, GroupMember.group_id == ticket.group_id)
+        .where(GroupMember.tenant_id == tenant_id, GroupMember.group_id == group_id)
         .order_by(GroupMember.id)
     )
     return list(rows)

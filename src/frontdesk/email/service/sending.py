@@ -13,20 +13,18 @@ import asyncio
 import zlib
 from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 import aiosmtplib
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from frontdesk.core.clock import utcnow
 from frontdesk.core.config import Settings
 from frontdesk.core.db import transaction
 from frontdesk.core.logs import get_logger
+from frontdesk.email.composing import message_bytes
 from frontdesk.email.models import OutboundMail, OutboundStatus
 
 log = get_logger(__name__)
@@ -67,61 +65,46 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
-def compose(mail: OutboundMail) -> EmailMessage:
-    """The RFC 5322 message of a queued mail (the policy refuses line breaks in headers)."""
-    message = EmailMessage(policy=SMTP)
-    message["From"] = mail.from_address
-    message["To"] = mail.recipient
-    if mail.reply_to:
-        message["Reply-To"] = mail.reply_to
-    message["Subject"] = mail.subject
-    message["Date"] = format_datetime(mail.created_at or utcnow())
-    message["Message-ID"] = mail.message_id
-    if mail.in_reply_to:
-        message["In-Reply-To"] = mail.in_reply_to
-    if mail.references:
-        message["References"] = mail.references
-    if mail.is_automatic:
-        message["Auto-Submitted"] = "auto-generated"
-        message["X-Auto-Response-Suppress"] = "All"
-    if mail.ticket_id is not None:
-        message["X-Frontdesk-Ticket"] = str(mail.ticket_id)
-    message.set_content(mail.body_text)
-    if mail.body_html:
-        message.add_alternative(mail.body_html, subtype="html")
-    return message
-
-
 async def claim(
     sessionmaker: async_sessionmaker[AsyncSession], batch_size: int
 ) -> list[OutboundMail]:
+    """Take a batch of due mail (pending and due, or leased too long ago) in one statement."""
     now = utcnow()
+    due = (
+        select(OutboundMail.id)
+        .where(
+            or_(
+                and_(
+                    OutboundMail.status == OutboundStatus.PENDING.value,
+                    OutboundMail.next_attempt_at <= now,
+                ),
+                and_(
+                    OutboundMail.status == OutboundStatus.PROCESSING.value,
+                    OutboundMail.claimed_at < now - LEASE,
+                ),
+            )
+        )
+        .order_by(OutboundMail.next_attempt_at, OutboundMail.id)
+        .limit(batch_size)
+        .with_for_update(skip_locked=True)
+    )
     async with transaction(sessionmaker, actor=MAIL_ACTOR) as session:
         rows = list(
             await session.scalars(
-                select(OutboundMail)
-                .where(
-                    or_(
-                        and_(
-                            OutboundMail.status == OutboundStatus.PENDING.value,
-                            OutboundMail.next_attempt_at <= now,
-                        ),
-                        and_(
-                            OutboundMail.status == OutboundStatus.PROCESSING.value,
-                            OutboundMail.claimed_at < now - LEASE,
-                        ),
-                    )
+                update(OutboundMail)
+                .where(OutboundMail.id.in_(due.scalar_subquery()))
+                .values(
+                    status=OutboundStatus.PROCESSING.value,
+                    claimed_at=now,
+                    attempts=OutboundMail.attempts + 1,
+                    updated_at=now,
+                    updated_by=MAIL_ACTOR,
                 )
-                .order_by(OutboundMail.next_attempt_at, OutboundMail.id)
-                .limit(batch_size)
-                .with_for_update(skip_locked=True)
+                .returning(OutboundMail),
+                execution_options={"synchronize_session": False},
             )
         )
-        for mail in rows:
-            mail.status = OutboundStatus.PROCESSING.value
-            mail.claimed_at = now
-            mail.attempts += 1
-    return rows
+    return sorted(rows, key=lambda mail: (mail.next_attempt_at, mail.id))
 
 
 async def send_batch(
@@ -135,7 +118,7 @@ async def send_batch(
     if not mails:
         return 0
     results = await _deliver(target, mails)
-    await _record(settings, sessionmaker, results)
+    await _record(settings, sessionmaker, mails, results)
     return len(mails)
 
 
@@ -182,10 +165,7 @@ async def _send_one(client: aiosmtplib.SMTP, mail: OutboundMail) -> str | None:
     try:
         if not client.is_connected:
             await client.connect()
-        # Flattened here, once: send_message would copy the message before flattening it.
-        refused, _ = await client.sendmail(
-            mail.from_address, [mail.recipient], compose(mail).as_bytes()
-        )
+        refused, _ = await client.sendmail(mail.from_address, [mail.recipient], message_bytes(mail))
     except Exception as exc:
         return f"{type(exc).__name__}: {exc}"
     if refused:
@@ -196,16 +176,35 @@ async def _send_one(client: aiosmtplib.SMTP, mail: OutboundMail) -> str | None:
 async def _record(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
+    mails: list[OutboundMail],
     results: dict[UUID, str | None],
 ) -> None:
+    """The sent ones in one UPDATE; each failure with its own backoff."""
     now = utcnow()
+    sent = [(mail.tenant_id, mail.id) for mail in mails if results[mail.id] is None]
+    failed = [(mail.tenant_id, mail.id) for mail in mails if results[mail.id] is not None]
     async with transaction(sessionmaker, actor=MAIL_ACTOR) as session:
-        rows = await session.scalars(select(OutboundMail).where(OutboundMail.id.in_(results)))
+        if sent:
+            await session.execute(
+                update(OutboundMail)
+                .where(tuple_(OutboundMail.tenant_id, OutboundMail.id).in_(sent))
+                .values(
+                    status=OutboundStatus.SENT.value,
+                    sent_at=now,
+                    last_error=None,
+                    updated_at=now,
+                    updated_by=MAIL_ACTOR,
+                ),
+                execution_options={"synchronize_session": False},
+            )
+        if not failed:
+            return
+        rows = await session.scalars(
+            select(OutboundMail).where(tuple_(OutboundMail.tenant_id, OutboundMail.id).in_(failed))
+        )
         for mail in rows:
             error = results[mail.id]
-            if error is None:
-                mail.status, mail.sent_at, mail.last_error = OutboundStatus.SENT.value, now, None
-                continue
+            assert error is not None
             mail.last_error = error[:2000]
             if mail.attempts >= settings.mail_max_attempts:
                 mail.status = OutboundStatus.FAILED.value

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import flag_modified
 
-from frontdesk.core.audit import delta_between, record_change
+from frontdesk.core.audit import Change, delta_between, record_change, record_many
 from frontdesk.core.errors import AlreadyExists, NotFound
+from frontdesk.core.ids import new_id
 from frontdesk.core.repository import get_scoped, scoped
 from frontdesk.identity.errors import EmailTaken
-from frontdesk.identity.models import Contact, ContactEmail, Organization
+from frontdesk.identity.models import Contact, ContactEmail, Organization, OrganizationDomain
 from frontdesk.identity.repository import (
     contact_emails,
     contact_id_by_email,
@@ -200,3 +202,90 @@ async def delete_contact(session: AsyncSession, tenant_id: UUID, contact: Contac
         subject_id=contact.id,
         snapshot=snapshot.model_dump(mode="json"),
     )
+
+
+@dataclass(frozen=True)
+class KnownContact:
+    id: UUID
+    organization_id: UUID | None
+
+
+async def contacts_for_senders(
+    session: AsyncSession, tenant_id: UUID, wanted: Sequence[ContactCreate]
+) -> dict[str, KnownContact]:
+    """The contact of each address (`emails[0]` of each entry), creating the unknown ones like
+    `create_contact` does (organization by domain, audited, `contact.created`), in a few
+    statements for the whole set: one read of the known addresses, one of the domains, one
+    INSERT per table. Portal logins are not made here: an entry with a password is refused."""
+    if any(data.password is not None or data.organization_id is not None for data in wanted):
+        raise ValueError("contacts_for_senders creates plain contacts only")
+    by_email: dict[str, ContactCreate] = {}
+    for data in wanted:
+        by_email.setdefault(normalize_email(data.emails[0]), data)
+    known = await _known_contacts(session, tenant_id, list(by_email))
+    missing = [email for email in by_email if email not in known]
+    if not missing:
+        return known
+    organizations = await _organizations_by_domain(
+        session, tenant_id, {email.rsplit("@", 1)[1] for email in missing}
+    )
+    created = [
+        Contact(
+            id=new_id(),
+            tenant_id=tenant_id,
+            name=by_email[email].name,
+            phone=by_email[email].phone,
+            organization_id=organizations.get(email.rsplit("@", 1)[1].lower()),
+            notes=by_email[email].notes,
+        )
+        for email in missing
+    ]
+    session.add_all(created)
+    await session.flush()
+    session.add_all(
+        ContactEmail(tenant_id=tenant_id, contact_id=contact.id, email=email, is_primary=True)
+        for email, contact in zip(missing, created, strict=True)
+    )
+    await session.flush()
+    await record_many(
+        session,
+        [
+            Change(
+                subject_type="contact",
+                action="created",
+                tenant_id=tenant_id,
+                subject_id=contact.id,
+                snapshot=contact_public(contact, [email]).model_dump(mode="json"),
+            )
+            for email, contact in zip(missing, created, strict=True)
+        ],
+    )
+    for email, contact in zip(missing, created, strict=True):
+        known[email] = KnownContact(contact.id, contact.organization_id)
+    return known
+
+
+async def _known_contacts(
+    session: AsyncSession, tenant_id: UUID, emails: list[str]
+) -> dict[str, KnownContact]:
+    rows = await session.execute(
+        select(ContactEmail.email, Contact.id, Contact.organization_id)
+        .join(
+            Contact,
+            (Contact.tenant_id == ContactEmail.tenant_id) & (Contact.id == ContactEmail.contact_id),
+        )
+        .where(ContactEmail.tenant_id == tenant_id, ContactEmail.email.in_(emails))
+    )
+    return {email: KnownContact(contact_id, org_id) for email, contact_id, org_id in rows.all()}
+
+
+async def _organizations_by_domain(
+    session: AsyncSession, tenant_id: UUID, domains: set[str]
+) -> dict[str, UUID]:
+    rows = await session.execute(
+        select(OrganizationDomain.domain, OrganizationDomain.organization_id).where(
+            OrganizationDomain.tenant_id == tenant_id,
+            OrganizationDomain.domain.in_({domain.lower() for domain in domains}),
+        )
+    )
+    return {row.domain: row.organization_id for row in rows}
