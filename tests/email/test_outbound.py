@@ -93,6 +93,7 @@ async def test_staff_get_new_tickets_assignments_customer_replies_and_mentions(
     assert [m.message["Subject"] for m in inbox.to(agent.email)] == [
         "New ticket ACME-1: Router blinks red [ACME-1]"
     ]
+    await desk.call("POST", f"/groups/{group['id']}/members", json={"user_id": str(admin.user_id)})
 
     assignment = {"assignee_id": str(admin.user_id), "reason": "escalation"}
     await desk.call("POST", f"/tickets/{ticket_id}/assignments", json=assignment)

@@ -218,3 +218,32 @@ async def test_bad_ticket_input_is_refused_whole(client: httpx.AsyncClient, worl
     assert after["tags"] == []
     listed = (await client.get(f"{BASE}/tickets", headers=owner.auth)).json()["items"]
     assert len(listed) == 1
+
+
+async def test_a_transfer_keeps_what_it_leaves_out(client: httpx.AsyncClient, world: World) -> None:
+    group, other = await _group(client, world, "Kept"), await _group(client, world, "Next")
+    agent, colleague = world.a["agent"], world.a["owner"]
+    for user_id in (agent.user_id, colleague.user_id):
+        await _join(client, world, group, user_id)
+    ticket = await _ticket(client, world, group_id=group)
+    url = f"{BASE}/tickets/{ticket['id']}"
+    owner = world.a["owner"].auth
+
+    async def transfer(body: dict[str, object]) -> dict:
+        response = await client.post(f"{url}/assignments", json=body, headers=owner)
+        assert response.status_code in (200, 201, 204), response.text
+        current = (await client.get(url, headers=owner)).json()
+        return {"group": current["group_id"], "assignee": current["assignee_id"]}
+
+    assert await transfer({"assignee_id": str(agent.user_id)}) == {
+        "group": group,
+        "assignee": str(agent.user_id),
+    }
+    assert await transfer({"group_id": group}) == {"group": group, "assignee": str(agent.user_id)}
+    assert await transfer({"assignee_id": str(colleague.user_id), "reason": "cover"}) == {
+        "group": group,
+        "assignee": str(colleague.user_id),
+    }
+    assert await transfer({"assignee_id": None}) == {"group": group, "assignee": None}
+    assert await transfer({"group_id": other}) == {"group": other, "assignee": None}
+    assert await transfer({"group_id": None}) == {"group": None, "assignee": None}

@@ -127,15 +127,17 @@ async def assign_ticket(
     body: AssignmentCreate,
     ctx: Annotated[TenantContext, permits(Action.TICKET_ASSIGN)],
 ) -> Response:
-    """Transfer the ticket to a group and/or agent, with a reason; 200 when nothing moved (204
-    when nothing moved and there is no assignment to show)."""
+    """Transfer the ticket to a group and/or agent, with a reason; a field left out keeps its
+    value (see `assignment.target_of`). 200 when nothing moved (204 when nothing moved and there
+    is no assignment to show)."""
     ticket = await tickets.get_ticket(ctx, ticket_id, for_write=True)
     before = await tickets.snapshot(ctx.session, ticket, ctx.tenant.ticket_prefix)
+    group_id, assignee_id = assignment.target_of(ticket, body, body.model_fields_set)
     moved = await assignment.assign(
         ctx.session,
         ticket,
-        group_id=body.group_id,
-        assignee_id=body.assignee_id,
+        group_id=group_id,
+        assignee_id=assignee_id,
         reason=body.reason,
         ai_session_ref=body.ai_session_ref,
     )

@@ -11,6 +11,7 @@ from frontdesk.core.errors import NotFound, ValidationFailed
 from frontdesk.core.repository import get_scoped
 from frontdesk.identity.models import AssignmentStrategy, Group, GroupMember, Membership, User
 from frontdesk.tickets.models import Ticket, TicketAssignment
+from frontdesk.tickets.schemas import AssignmentCreate
 from frontdesk.tickets.service.timeline import audit
 from frontdesk.tickets.service.transitions import OPEN_CATEGORIES
 
@@ -64,6 +65,18 @@ async def check_assignee(
         )
         if in_group is None:
             raise NotAssignable("the assignee is not a member of the group", field="assignee_id")
+
+
+def target_of(
+    ticket: Ticket, requested: AssignmentCreate, given: set[str]
+) -> tuple[UUID | None, UUID | None]:
+    """Where a transfer request sends the ticket. A field left out of the request keeps the
+    ticket's value, and an explicit null clears it; the assignee is kept only while the ticket
+    stays in its group, since a new group picks (or leaves open) its own agent."""
+    group_id = requested.group_id if "group_id" in given else ticket.group_id
+    if "assignee_id" in given:
+        return group_id, requested.assignee_id
+    return group_id, ticket.assignee_id if group_id == ticket.group_id else None
 
 
 async def assign(
