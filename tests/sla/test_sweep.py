@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from frontdesk.core.events import OutboxEvent
 from frontdesk.notifications.models import Notification
 from frontdesk.sla.service.sweep import sweep
+from frontdesk.tickets.models import Ticket
 from tests.sla.conftest import Desk
 
 
@@ -142,3 +145,26 @@ async def test_concurrent_sweeps_never_announce_twice(
     assert await count_events(sessionmaker, ".sla.breached") == 24
     admins = {desk.world.a["owner"].user_id, desk.world.a["admin"].user_id}
     assert len(await notices(sessionmaker)) == 24 * len(admins)
+
+
+async def test_a_ticket_being_written_is_left_to_the_next_sweep(
+    desk: Desk, sessionmaker: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    """A request holds its ticket's row while it writes the ticket and then its clocks; the
+    sweep claims clock and ticket together and skips what is held instead of waiting for it
+    (waiting while holding the clock is how the two would deadlock)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks need PostgreSQL (SQLite serializes writers)")
+    await desk.policy(notify_breach=["admins"])
+    busy, free = await desk.ticket(), await desk.ticket()
+    later = datetime.fromisoformat(free["created_at"]) + timedelta(days=1)
+    async with sessionmaker() as writer, writer.begin():
+        await writer.execute(
+            select(Ticket.id).where(Ticket.id == UUID(busy["id"])).with_for_update()
+        )
+        handled = await asyncio.wait_for(sweep(sessionmaker, now=later), timeout=60)
+        assert handled == 2
+        assert (await desk.sla(busy["id"]))["resolution"]["breached_at"] is None
+        assert (await desk.sla(free["id"]))["resolution"]["breached_at"] is not None
+    assert await sweep(sessionmaker, now=later) == 2
+    assert await count_events(sessionmaker, ".sla.breached") == 4

@@ -21,7 +21,7 @@ from frontdesk.identity.models import (
     Membership,
 )
 from frontdesk.sla.models import SlaCalendar, SlaPolicy, SlaTarget, TicketSlaState
-from frontdesk.tickets.models import ParticipantRole, TicketParticipant
+from frontdesk.tickets.models import ParticipantRole, Ticket, TicketParticipant
 from frontdesk.tickets.repository import tags_of
 
 
@@ -173,17 +173,25 @@ async def requester_facts(
 
 
 def due_for_sweep(now: datetime, limit: int) -> Select[TicketSlaState]:
-    """States with something to announce, oldest first, claimed row by row.
+    """States with something to announce, oldest first, claimed row by row with their ticket.
 
     Cross-tenant by design (the worker serves every tenant); the index on `next_check_at`
-    keeps it from scanning open tickets. SKIP LOCKED lets several workers share the work.
+    keeps it from scanning open tickets. SKIP LOCKED lets several workers share the work. The
+    ticket row is locked in the same claim: a request writes its ticket before its clocks, so a
+    sweep that took the clock first and then waited for the ticket could deadlock with it;
+    a ticket being written is skipped and its clock taken by the next sweep.
     """
     return (
         select(TicketSlaState)
+        .join(
+            Ticket,
+            (Ticket.tenant_id == TicketSlaState.tenant_id)
+            & (Ticket.id == TicketSlaState.ticket_id),
+        )
         .where(TicketSlaState.next_check_at <= now)
         .order_by(TicketSlaState.next_check_at)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=[TicketSlaState.__table__, Ticket.__table__], skip_locked=True)
     )
 
 
