@@ -5,6 +5,11 @@ services (so statuses, number sequences, token digests and audit rows are exactl
 product writes). Tickets, their requester participants, tags, `created` timeline rows and
 messages are generated in the shape those services give them and COPied in; the tenant's
 number sequence is moved to the last number afterwards.
+
+The measured tenant has a default SLA policy (24/7, targets for every priority), so the
+measured writes do the SLA bookkeeping a real desk does. The COPied tickets have no clocks;
+a ticket's clocks start the first time the load changes it, as they do for tickets that
+predate a policy.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from frontdesk.identity.schemas import ContactCreate, GroupCreate, GroupMemberCr
 from frontdesk.identity.service import contacts, groups, users
 from frontdesk.identity.service.members import add_member_as
 from frontdesk.identity.service.tokens import create_token
+from frontdesk.sla.models import Metric
+from frontdesk.sla.schemas import PolicyCreate, TargetIn
+from frontdesk.sla.service.policies import create_policy
 from frontdesk.tenancy.schemas import TenantCreate
 from frontdesk.tenancy.service import create_tenant
 from frontdesk.tickets.models import PRIORITY_RANK, Priority, TicketStatus
@@ -127,6 +135,7 @@ async def _tenant(session, index: int, rng: random.Random, cast: Cast) -> Tenant
     # One status per category, the default one where a category has several.
     status_ids = {s.category: s.id for s in sorted(statuses, key=lambda s: s.is_default)}
     if measured:
+        await create_policy(ctx, _bench_policy())
         _, secret = await create_token(
             session, user_id=agents[0].id, name="bench", tenant_id=tenant.id, expires_at=None
         )
@@ -137,6 +146,28 @@ async def _tenant(session, index: int, rng: random.Random, cast: Cast) -> Tenant
     await session.flush()
     return TenantCast(
         tenant.id, slug, tenant.ticket_prefix, status_ids, group_ids, members, contact_ids
+    )
+
+
+#: Minutes per metric for each priority, urgent first.
+_TARGETS = {
+    Metric.FIRST_RESPONSE: (30, 60, 240, 480),
+    Metric.NEXT_RESPONSE: (60, 120, 480, 960),
+    Metric.RESOLUTION: (240, 480, 1440, 2880),
+}
+
+
+def _bench_policy() -> PolicyCreate:
+    urgent_first = sorted(Priority, key=lambda p: -PRIORITY_RANK[p])
+    return PolicyCreate(
+        name="Standard",
+        is_default=True,
+        business_hours_only=False,
+        targets=[
+            TargetIn(priority=priority, metric=metric, minutes=minutes[rank])
+            for metric, minutes in _TARGETS.items()
+            for rank, priority in enumerate(urgent_first)
+        ],
     )
 
 
