@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, exists, func, literal_column, not_, or_, select
+from sqlalchemy import Select, and_, exists, func, literal_column, not_, or_, select, union_all
+from sqlalchemy.orm import aliased
 
 from frontdesk.core.clock import utcnow
 from frontdesk.core.errors import Forbidden, ValidationFailed
+from frontdesk.core.pagination import Page, SortOrder, page_of, page_statement, paginate
 from frontdesk.identity.context import TenantContext
 from frontdesk.identity.policy import Role
 from frontdesk.tickets.models import (
@@ -39,6 +41,9 @@ CUSTOMER_SORTS: dict[str, Any] = {
     name: column for name, column in SORTS.items() if name not in ("due", "sla_due")
 }
 INTERNAL_FILTERS = ("group_id", "assignee", "tag", "sla_breached", "sla_at_risk")
+#: A text search ordered by last change looks among the tickets changed this recently first
+#: (see `search_page`).
+RECENT_WINDOW = timedelta(days=14)
 
 
 class FilterNotAllowed(Forbidden):
@@ -198,6 +203,54 @@ def _word_condition(word: str) -> Any:
         Ticket.subject.icontains(word, autoescape=True),
         Ticket.description.icontains(word, autoescape=True),
     )
+
+
+async def list_page(
+    ctx: TenantContext,
+    statement: Select[Ticket],
+    filters: TicketFilters,
+    *,
+    order: SortOrder,
+    limit: int,
+    cursor: str | None,
+) -> Page[Ticket]:
+    """One page of `statement` (already filtered); text searches take `search_page`."""
+    searching = bool(filters.q and filters.q.strip())
+    by_last_change = order.column is Ticket.updated_at and order.descending
+    if searching and by_last_change and ctx.session.get_bind().dialect.name == "postgresql":
+        return await search_page(ctx, statement, order=order, limit=limit, cursor=cursor)
+    return await paginate(
+        ctx.session, statement, order=order, id_column=Ticket.id, limit=limit, cursor=cursor
+    )
+
+
+async def search_page(
+    ctx: TenantContext,
+    statement: Select[Ticket],
+    *,
+    order: SortOrder,
+    limit: int,
+    cursor: str | None,
+) -> Page[Ticket]:
+    """A search page, newest change first, in one statement that looks at recent tickets first.
+
+    The full-text index finds the matches in the whole table; ordering them by last change
+    means reading every matching row, which grows with the data. Most searches fill their page
+    with tickets changed lately, so the statement takes the page from the tickets changed in
+    the last RECENT_WINDOW (an index range on the tenant's last changes), and reads the older
+    matches only when that falls short (a one-time condition on the first part's count). The
+    older part's rows all changed before the recent part's, so the merged page is the same as
+    the page of the plain search.
+    """
+    since = utcnow() - RECENT_WINDOW
+    page = page_statement(statement, order=order, id_column=Ticket.id, limit=limit, cursor=cursor)
+    recent = page.where(Ticket.updated_at >= since).cte("recent_matches")
+    short = select(func.count()).select_from(recent).scalar_subquery() <= limit
+    older = page.where(Ticket.updated_at < since, short)
+    both = aliased(Ticket, union_all(select(recent), older).subquery("matches"))
+    merged = select(both).order_by(both.updated_at.desc(), both.id.desc()).limit(limit + 1)
+    rows = list((await ctx.session.scalars(merged)).all())
+    return page_of(rows, order=order, id_column=Ticket.id, limit=limit)
 
 
 def parse_instant(name: str, raw: str | None) -> datetime | None:
