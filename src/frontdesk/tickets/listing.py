@@ -242,7 +242,10 @@ async def search_page(
     older part's rows all changed before the recent part's, so the merged page is the same as
     the page of the plain search.
     """
-    since = utcnow() - RECENT_WINDOW
+    # In SQL, not a parameter: PostgreSQL then estimates both parts with the actual instant even
+    # in a prepared statement's generic plan (with a parameter that plan read the older part
+    # backwards along the last-change index, parsing every older ticket's text).
+    since = func.now() - literal_column(f"interval '{RECENT_WINDOW.days} days'")
     page = page_statement(statement, order=order, id_column=Ticket.id, limit=limit, cursor=cursor)
     recent = page.where(Ticket.updated_at >= since).cte("recent_matches")
     short = select(func.count()).select_from(recent).scalar_subquery() <= limit
