@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, and_, exists, func, literal_column, not_, or_, select, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy import (
+    Select,
+    Uuid,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+)
 
 from frontdesk.core.clock import utcnow
 from frontdesk.core.errors import Forbidden, ValidationFailed
@@ -224,6 +235,26 @@ async def list_page(
     )
 
 
+def _recent_since() -> Any:
+    # In SQL, not a parameter: PostgreSQL then estimates with the actual instant even in a
+    # prepared statement's generic plan (with a parameter, that plan read older tickets
+    # backwards along the last-change index, parsing each one's text).
+    return func.now() - literal_column(f"interval '{RECENT_WINDOW.days} days'")
+
+
+@cache
+def _has_older() -> Any:
+    """Whether the tenant has tickets changed before the recent window (built once)."""
+    return (
+        exists()
+        .where(
+            Ticket.tenant_id == bindparam("recent_tenant_id", type_=Uuid()),
+            Ticket.updated_at < _recent_since(),
+        )
+        .label("has_older")
+    )
+
+
 async def search_page(
     ctx: TenantContext,
     statement: Select[Ticket],
@@ -232,28 +263,24 @@ async def search_page(
     limit: int,
     cursor: str | None,
 ) -> Page[Ticket]:
-    """A search page, newest change first, in one statement that looks at recent tickets first.
+    """A search page, newest change first, looking at recently changed tickets first.
 
     The full-text index finds the matches in the whole table; ordering them by last change
     means reading every matching row, which grows with the data. Most searches fill their page
-    with tickets changed lately, so the statement takes the page from the tickets changed in
-    the last RECENT_WINDOW (an index range on the tenant's last changes), and reads the older
-    matches only when that falls short (a one-time condition on the first part's count). The
-    older part's rows all changed before the recent part's, so the merged page is the same as
-    the page of the plain search.
+    with tickets changed lately, so the first statement keeps to the tickets changed in the
+    last RECENT_WINDOW (an index range intersected with the text index). If that fills the
+    page, those are the newest matches (all others changed earlier); if the tenant has no
+    older tickets, the answer is complete too. Otherwise the plain search runs after it.
     """
-    # In SQL, not a parameter: PostgreSQL then estimates both parts with the actual instant even
-    # in a prepared statement's generic plan (with a parameter that plan read the older part
-    # backwards along the last-change index, parsing every older ticket's text).
-    since = func.now() - literal_column(f"interval '{RECENT_WINDOW.days} days'")
     page = page_statement(statement, order=order, id_column=Ticket.id, limit=limit, cursor=cursor)
-    recent = page.where(Ticket.updated_at >= since).cte("recent_matches")
-    short = select(func.count()).select_from(recent).scalar_subquery() <= limit
-    older = page.where(Ticket.updated_at < since, short)
-    both = aliased(Ticket, union_all(select(recent), older).subquery("matches"))
-    merged = select(both).order_by(both.updated_at.desc(), both.id.desc()).limit(limit + 1)
-    rows = list((await ctx.session.scalars(merged)).all())
-    return page_of(rows, order=order, id_column=Ticket.id, limit=limit)
+    recent = page.where(Ticket.updated_at >= _recent_since()).add_columns(_has_older())
+    rows = (await ctx.session.execute(recent, {"recent_tenant_id": ctx.tenant_id})).all()
+    if len(rows) > limit or (rows and not rows[0].has_older):
+        tickets = [row[0] for row in rows]
+        return page_of(tickets, order=order, id_column=Ticket.id, limit=limit)
+    return await paginate(
+        ctx.session, statement, order=order, id_column=Ticket.id, limit=limit, cursor=cursor
+    )
 
 
 def parse_instant(name: str, raw: str | None) -> datetime | None:
