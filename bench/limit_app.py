@@ -1,6 +1,7 @@
 """The limit: the bare stack (Starlette + asyncpg, no ORM, no auth, no validation layer) doing
 the same single-row ticket INSERT, the same indexed 50-row queue SELECT and the same text
-search as Frontdesk, on the same tables. Served like Frontdesk: uvicorn, 2 processes.
+search as Frontdesk (recent tickets first, then all when needed), on the same tables. Served
+like Frontdesk: uvicorn, 2 processes.
 
     LIMIT_DSN=postgresql://... LIMIT_TENANT=<uuid> uvicorn limit_app:app --workers 2
 """
@@ -56,6 +57,21 @@ ORDER BY updated_at DESC, id DESC
 LIMIT 50
 """
 
+#: Frontdesk's first step of a search (tickets changed in the last 14 days, and whether the
+#: tenant has older ones); the plain SEARCH follows only when it does not fill the page.
+RECENT_SEARCH = """
+SELECT *, EXISTS (
+    SELECT 1 FROM ticket WHERE tenant_id = $1 AND updated_at < now() - interval '14 days'
+) AS has_older
+FROM ticket
+WHERE tenant_id = $1 AND deleted_at IS NULL
+  AND to_tsvector('english'::regconfig, subject || ' ' || description)
+      @@ websearch_to_tsquery('english'::regconfig, $2)
+  AND updated_at >= now() - interval '14 days'
+ORDER BY updated_at DESC, id DESC
+LIMIT 51
+"""
+
 
 def _plain(value: Any) -> Any:
     if isinstance(value, uuid.UUID | datetime):
@@ -93,7 +109,13 @@ async def list_queue(request: Request) -> Response:
 
 
 async def search(request: Request) -> Response:
-    rows = await request.app.state.pool.fetch(SEARCH, TENANT, request.query_params["q"])
+    pool: asyncpg.Pool = request.app.state.pool
+    q = request.query_params["q"]
+    rows = await pool.fetch(RECENT_SEARCH, TENANT, q)
+    if len(rows) > 50 or (rows and not rows[0]["has_older"]):
+        items = [{k: v for k, v in r.items() if k != "has_older"} for r in rows[:50]]
+        return _json({"items": items})
+    rows = await pool.fetch(SEARCH, TENANT, q)
     return _json({"items": [dict(r) for r in rows]})
 
 

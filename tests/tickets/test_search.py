@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from frontdesk.tickets.listing import RECENT_WINDOW
 from frontdesk.tickets.models import Ticket, ticket_search_document
 from tests.factories import World
 
@@ -87,3 +91,45 @@ async def test_postgresql_matches_word_forms_and_uses_the_search_index(
         await session.execute(text("SET LOCAL enable_seqscan = off"))
         plan = (await session.execute(text(f"EXPLAIN {compiled}"))).scalars().all()
     assert any("ix_ticket_search" in line for line in plan), plan
+
+
+async def test_a_search_pages_through_recent_and_older_matches_newest_change_first(
+    client: httpx.AsyncClient, world: World, engine: AsyncEngine
+) -> None:
+    """PostgreSQL takes a page from recently changed tickets first and reads older matches only
+    when those fall short (`search_page`); the pages are those of the plain ordering."""
+    ids = [await _ticket(client, world, f"Invoice number {n}", "") for n in range(7)]
+    await _ticket(client, world, "Printer on fire", "")
+    now = datetime.now(UTC)
+    # Three changed within the recent window, four before it (two of them at the same instant).
+    ages = [timedelta(hours=1), timedelta(days=1), timedelta(days=400), timedelta(hours=3)]
+    ages += [timedelta(days=60), RECENT_WINDOW + timedelta(days=1), timedelta(days=60)]
+    async with engine.begin() as connection:
+        for ticket_id, age in zip(ids, ages, strict=True):
+            await connection.execute(
+                update(Ticket).where(Ticket.id == UUID(ticket_id)).values(updated_at=now - age)
+            )
+    expected = [
+        ticket_id
+        for ticket_id, _ in sorted(zip(ids, ages, strict=True), key=lambda p: (p[1], _desc(p[0])))
+    ]
+
+    for limit in (1, 2, 3, 4, 5, 50):
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params = {"q": "invoice", "limit": str(limit)} | ({"cursor": cursor} if cursor else {})
+            response = await client.get(BASE, params=params, headers=world.a["agent"].auth)
+            assert response.status_code == 200, response.text
+            page = response.json()
+            assert len(page["items"]) <= limit
+            seen += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == expected, limit
+
+
+def _desc(ticket_id: str) -> int:
+    """Sorts ids descending, as the list breaks ties of the last change."""
+    return -UUID(ticket_id).int

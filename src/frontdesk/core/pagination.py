@@ -130,16 +130,15 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-async def paginate(
-    session: AsyncSession,
+def page_statement(
     statement: Select[T],
     *,
     order: SortOrder,
     id_column: InstrumentedAttribute[UUID],
     limit: int,
     cursor: str | None,
-) -> Page[T]:
-    """One keyset page of `statement` (one entity per row), ordered by the sort column, then id."""
+) -> Select[T]:
+    """`statement` ordered by the sort column, then id, after the cursor, `limit + 1` rows."""
     check_limit(limit)
     column = order.column
     if cursor:
@@ -152,10 +151,33 @@ async def paginate(
         statement = statement.order_by(column.desc(), id_column.desc())
     else:
         statement = statement.order_by(column.asc(), id_column.asc())
-    rows = list((await session.scalars(statement.limit(limit + 1))).all())
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(order, getattr(last, column.key), getattr(last, id_column.key))
-    return Page(items=rows, next_cursor=next_cursor)
+    return statement.limit(limit + 1)
+
+
+def page_of(
+    rows: list[T], *, order: SortOrder, id_column: InstrumentedAttribute[UUID], limit: int
+) -> Page[T]:
+    """The page of up to `limit + 1` rows fetched by `page_statement`."""
+    if len(rows) <= limit:
+        return Page(items=rows, next_cursor=None)
+    rows = rows[:limit]
+    last = rows[-1]
+    cursor = encode_cursor(order, getattr(last, order.column.key), getattr(last, id_column.key))
+    return Page(items=rows, next_cursor=cursor)
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: Select[T],
+    *,
+    order: SortOrder,
+    id_column: InstrumentedAttribute[UUID],
+    limit: int,
+    cursor: str | None,
+) -> Page[T]:
+    """One keyset page of `statement` (one entity per row), ordered by the sort column, then id."""
+    statement = page_statement(
+        statement, order=order, id_column=id_column, limit=limit, cursor=cursor
+    )
+    rows = list((await session.scalars(statement)).all())
+    return page_of(rows, order=order, id_column=id_column, limit=limit)

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
-from fastapi import FastAPI
+from fastapi import FastAPI, routing
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -44,7 +44,14 @@ from frontdesk.web.problems import PROBLEM_JSON, ProblemDetails, install_problem
 from frontdesk.web.templating import STATIC
 from frontdesk.worker import load_subscribers, run_worker
 
+#: A request is matched against the routes in this order, one by one: the busiest come first.
+#: No two routes' paths overlap (tests/web/test_routing.py), so the order changes nothing else.
 API_ROUTERS = [
+    ticket_routes.router,
+    conversation.router,
+    nested.router,
+    attachments.router,
+    email_routes.push_router,
     auth.router,
     tenancy_routes.admin_router,
     tenancy_routes.tenant_router,
@@ -54,13 +61,8 @@ API_ROUTERS = [
     organizations.router,
     tokens.router,
     ticket_settings.router,
-    ticket_routes.router,
-    conversation.router,
-    nested.router,
-    attachments.router,
     ticket_admin_routes.router,
     email_routes.router,
-    email_routes.push_router,
     notification_routes.router,
     sla_routes.router,
 ]
@@ -107,6 +109,7 @@ def _run_embedded_worker(settings: Settings) -> bool:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    warm_routes(app)
     engine = create_engine(settings.db_url)
     app.state.engine = engine
     app.state.sessionmaker = create_sessionmaker(engine)
@@ -128,6 +131,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 stop.set()
     finally:
         await engine.dispose()
+
+
+def warm_routes(app: FastAPI) -> None:
+    """Build every route's handler before the first request instead of during it.
+
+    FastAPI 0.165 sets up an included router's routes (dependency graph, response fields,
+    handler) when a request first reaches that router, and reads an endpoint's source location
+    on its first call; together about 0.6 s per process, paid by the first callers.
+    """
+    locate = getattr(routing, "_extract_endpoint_context", None)
+    for context in routing.iter_route_contexts(app.routes):
+        dependant = getattr(context.original_route, "dependant", None)
+        if locate is not None and dependant is not None and dependant.call is not None:
+            locate(dependant.call)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

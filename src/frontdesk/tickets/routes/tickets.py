@@ -10,14 +10,20 @@ from fastapi.responses import JSONResponse
 
 from frontdesk.core.errors import InvalidPatch
 from frontdesk.core.idempotency import create_idempotently
-from frontdesk.core.pagination import DEFAULT_LIMIT, PagePublic, paginate, parse_sort
+from frontdesk.core.pagination import DEFAULT_LIMIT, PagePublic, parse_sort
 from frontdesk.core.patch import patch_openapi, read_patch
 from frontdesk.core.responses import with_etag
 from frontdesk.identity.context import TenantContext
 from frontdesk.identity.dependencies import permits
 from frontdesk.identity.policy import ADMINS, Action, Role, authorize
-from frontdesk.tickets.listing import TicketFilters, apply_filters, parse_instant, sorts_for
-from frontdesk.tickets.models import Channel, Priority, StatusCategory, Ticket, TicketType
+from frontdesk.tickets.listing import (
+    TicketFilters,
+    apply_filters,
+    list_page,
+    parse_instant,
+    sorts_for,
+)
+from frontdesk.tickets.models import Channel, Priority, StatusCategory, TicketType
 from frontdesk.tickets.repository import visible_tickets
 from frontdesk.tickets.schemas import (
     BulkResponse,
@@ -93,14 +99,8 @@ async def list_tickets(
     """Tickets the caller may see, newest changes first unless `sort` says otherwise."""
     show_deleted = include_deleted and ctx.role in ADMINS
     statement = apply_filters(ctx, visible_tickets(ctx, include_deleted=show_deleted), filters)
-    page = await paginate(
-        ctx.session,
-        statement,
-        order=parse_sort(sort, sorts_for(ctx), "-updated"),
-        id_column=Ticket.id,
-        limit=limit,
-        cursor=cursor,
-    )
+    order = parse_sort(sort, sorts_for(ctx), "-updated")
+    page = await list_page(ctx, statement, filters, order=order, limit=limit, cursor=cursor)
     items = await views_for(ctx, page.items)
     return PagePublic(items=items, next_cursor=page.next_cursor)
 
