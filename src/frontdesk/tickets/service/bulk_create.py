@@ -31,7 +31,6 @@ from frontdesk.identity.models import AssignmentStrategy
 from frontdesk.sla.service.engine import remember_clocks
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import (
-    PRIORITY_RANK,
     AuthorType,
     Channel,
     Direction,
@@ -50,6 +49,7 @@ from frontdesk.tickets.schemas import AttachmentPublic, MessagePublic, TicketCre
 from frontdesk.tickets.service import assignment
 from frontdesk.tickets.service.attachments import Found, public
 from frontdesk.tickets.service.messages import message_public
+from frontdesk.tickets.service.tickets import new_ticket
 from frontdesk.tickets.service.timeline import audit
 from frontdesk.tickets.service.views import staff_views
 
@@ -204,29 +204,14 @@ async def _insert_tickets(
 def _ticket(
     tenant_id: UUID, opening: Opening, number: int, status: TicketStatus, channel: Channel
 ) -> Ticket:
-    data = opening.data
-    return Ticket(
-        id=new_id(),
-        tenant_id=tenant_id,
+    return new_ticket(
+        tenant_id,
+        opening.data,
         number=number,
-        subject=data.subject,
-        description=data.description,
-        status_id=status.id,
-        status_category=status.category,
-        priority=data.priority.value,
-        priority_rank=PRIORITY_RANK[data.priority],
-        type=data.type.value,
-        channel=channel.value,
+        status=status,
+        channel=channel,
         requester_id=opening.requester_id,
         organization_id=opening.organization_id,
-        category_id=data.category_id,
-        custom_fields=data.custom_fields,
-        due_at=data.due_at,
-        ai_mode=data.ai_mode,
-        orchestration_ref=data.orchestration_ref,
-        resolved_at=None,
-        closed_at=None,
-        follow_up_of_id=None,
     )
 
 

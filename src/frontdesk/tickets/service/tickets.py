@@ -140,29 +140,15 @@ async def create_ticket(
         status = found
     await check_category(session, ctx.tenant_id, data.category_id)
     channel = data.channel or (Channel.PORTAL if ctx.role is Role.CONTACT else Channel.API)
-    now = utcnow()
-    ticket = Ticket(
-        id=new_id(),
-        tenant_id=ctx.tenant_id,
+    ticket = new_ticket(
+        ctx.tenant_id,
+        data,
         number=await next_number(session, ctx.tenant_id),
-        subject=data.subject,
-        description=data.description,
-        status_id=status.id,
-        status_category=status.category,
-        priority=data.priority.value,
-        priority_rank=PRIORITY_RANK[data.priority],
-        type=data.type.value,
-        channel=channel.value,
+        status=status,
+        channel=channel,
         requester_id=requester.id,
         organization_id=requester.organization_id,
-        category_id=data.category_id,
-        custom_fields=data.custom_fields,
-        due_at=data.due_at,
-        ai_mode=data.ai_mode,
-        orchestration_ref=data.orchestration_ref,
-        resolved_at=now if status.category in ("resolved", "closed") else None,
-        closed_at=now if status.category == "closed" else None,
-        follow_up_of_id=follow_up_of.id if follow_up_of else None,
+        follow_up_of=follow_up_of,
     )
     session.add(ticket)
     # Nothing read below needs the new row: it is written once, with its group, assignee and
@@ -175,6 +161,45 @@ async def create_ticket(
         session, ticket, "created", await snapshot(session, ticket, ctx.tenant.ticket_prefix)
     )
     return ticket
+
+
+def new_ticket(
+    tenant_id: UUID,
+    data: TicketCreate,
+    *,
+    number: int,
+    status: TicketStatus,
+    channel: Channel,
+    requester_id: UUID,
+    organization_id: UUID | None,
+    follow_up_of: Ticket | None = None,
+) -> Ticket:
+    """The row a new ticket starts as: the one place its columns are taken from the request
+    (`create_ticket` and the bulk opening of mail both build it here)."""
+    now = utcnow()
+    return Ticket(
+        id=new_id(),
+        tenant_id=tenant_id,
+        number=number,
+        subject=data.subject,
+        description=data.description,
+        status_id=status.id,
+        status_category=status.category,
+        priority=data.priority.value,
+        priority_rank=PRIORITY_RANK[data.priority],
+        type=data.type.value,
+        channel=channel.value,
+        requester_id=requester_id,
+        organization_id=organization_id,
+        category_id=data.category_id,
+        custom_fields=data.custom_fields,
+        due_at=data.due_at,
+        ai_mode=data.ai_mode,
+        orchestration_ref=data.orchestration_ref,
+        resolved_at=now if status.category in ("resolved", "closed") else None,
+        closed_at=now if status.category == "closed" else None,
+        follow_up_of_id=follow_up_of.id if follow_up_of else None,
+    )
 
 
 async def _fill_new_ticket(
