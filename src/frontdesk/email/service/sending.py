@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from uuid import UUID
 
 import aiosmtplib
-from sqlalchemy import and_, or_, select, tuple_, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from frontdesk.core.clock import utcnow
@@ -68,43 +68,33 @@ def parse_smtp_url(url: str) -> SmtpTarget:
 async def claim(
     sessionmaker: async_sessionmaker[AsyncSession], batch_size: int
 ) -> list[OutboundMail]:
-    """Take a batch of due mail (pending and due, or leased too long ago) in one statement."""
     now = utcnow()
-    due = (
-        select(OutboundMail.id)
-        .where(
-            or_(
-                and_(
-                    OutboundMail.status == OutboundStatus.PENDING.value,
-                    OutboundMail.next_attempt_at <= now,
-                ),
-                and_(
-                    OutboundMail.status == OutboundStatus.PROCESSING.value,
-                    OutboundMail.claimed_at < now - LEASE,
-                ),
-            )
-        )
-        .order_by(OutboundMail.next_attempt_at, OutboundMail.id)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-    )
     async with transaction(sessionmaker, actor=MAIL_ACTOR) as session:
         rows = list(
             await session.scalars(
-                update(OutboundMail)
-                .where(OutboundMail.id.in_(due.scalar_subquery()))
-                .values(
-                    status=OutboundStatus.PROCESSING.value,
-                    claimed_at=now,
-                    attempts=OutboundMail.attempts + 1,
-                    updated_at=now,
-                    updated_by=MAIL_ACTOR,
+                select(OutboundMail)
+                .where(
+                    or_(
+                        and_(
+                            OutboundMail.status == OutboundStatus.PENDING.value,
+                            OutboundMail.next_attempt_at <= now,
+                        ),
+                        and_(
+                            OutboundMail.status == OutboundStatus.PROCESSING.value,
+                            OutboundMail.claimed_at < now - LEASE,
+                        ),
+                    )
                 )
-                .returning(OutboundMail),
-                execution_options={"synchronize_session": False},
+                .order_by(OutboundMail.next_attempt_at, OutboundMail.id)
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)
             )
         )
-    return sorted(rows, key=lambda mail: (mail.next_attempt_at, mail.id))
+        for mail in rows:
+            mail.status = OutboundStatus.PROCESSING.value
+            mail.claimed_at = now
+            mail.attempts += 1
+    return rows
 
 
 async def send_batch(
@@ -118,7 +108,7 @@ async def send_batch(
     if not mails:
         return 0
     results = await _deliver(target, mails)
-    await _record(settings, sessionmaker, mails, results)
+    await _record(settings, sessionmaker, results)
     return len(mails)
 
 
@@ -176,35 +166,16 @@ async def _send_one(client: aiosmtplib.SMTP, mail: OutboundMail) -> str | None:
 async def _record(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession],
-    mails: list[OutboundMail],
     results: dict[UUID, str | None],
 ) -> None:
-    """The sent ones in one UPDATE; each failure with its own backoff."""
     now = utcnow()
-    sent = [(mail.tenant_id, mail.id) for mail in mails if results[mail.id] is None]
-    failed = [(mail.tenant_id, mail.id) for mail in mails if results[mail.id] is not None]
     async with transaction(sessionmaker, actor=MAIL_ACTOR) as session:
-        if sent:
-            await session.execute(
-                update(OutboundMail)
-                .where(tuple_(OutboundMail.tenant_id, OutboundMail.id).in_(sent))
-                .values(
-                    status=OutboundStatus.SENT.value,
-                    sent_at=now,
-                    last_error=None,
-                    updated_at=now,
-                    updated_by=MAIL_ACTOR,
-                ),
-                execution_options={"synchronize_session": False},
-            )
-        if not failed:
-            return
-        rows = await session.scalars(
-            select(OutboundMail).where(tuple_(OutboundMail.tenant_id, OutboundMail.id).in_(failed))
-        )
+        rows = await session.scalars(select(OutboundMail).where(OutboundMail.id.in_(results)))
         for mail in rows:
             error = results[mail.id]
-            assert error is not None
+            if error is None:
+                mail.status, mail.sent_at, mail.last_error = OutboundStatus.SENT.value, now, None
+                continue
             mail.last_error = error[:2000]
             if mail.attempts >= settings.mail_max_attempts:
                 mail.status = OutboundStatus.FAILED.value
