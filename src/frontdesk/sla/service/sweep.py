@@ -16,7 +16,6 @@ from frontdesk.core.clock import utcnow
 from frontdesk.core.db import actor_of, transaction
 from frontdesk.core.events import emit_many, event_row, jsonable
 from frontdesk.core.ids import new_id
-from frontdesk.identity.models import GroupMember, GroupMemberRole, MemberRole, Membership
 from frontdesk.notifications.kinds import NotificationKind
 from frontdesk.notifications.service import Notice, notify_many
 from frontdesk.sla import repository, states
@@ -24,7 +23,7 @@ from frontdesk.sla.models import NotifyRole, SlaStatus, TicketSlaState
 from frontdesk.sla.service.engine import remember_clocks, summary_values, write_summaries
 from frontdesk.sla.service.rules import PolicyRule, Rules, rules_for
 from frontdesk.tenancy.models import Tenant
-from frontdesk.tickets.models import ParticipantRole, Ticket, TicketAudit, TicketParticipant
+from frontdesk.tickets.models import Ticket, TicketAudit
 from frontdesk.tickets.service.system import SystemChange
 from frontdesk.tickets.service.system_batch import apply_system_changes
 
@@ -122,47 +121,33 @@ async def announce_all(session: AsyncSession, claimed: list[TicketSlaState], now
 
 
 async def _load(session: AsyncSession, claimed: list[TicketSlaState]) -> Batch:
-    ticket_ids = list({state.ticket_id for state in claimed})
-    tickets = {
-        t.id: t for t in await session.scalars(select(Ticket).where(Ticket.id.in_(ticket_ids)))
-    }
-    tenant_ids = list({state.tenant_id for state in claimed})
+    by_tenant: dict[UUID, list[UUID]] = defaultdict(list)
+    for state in claimed:
+        by_tenant[state.tenant_id].append(state.ticket_id)
+    ticket_ids = {tenant_id: list(dict.fromkeys(ids)) for tenant_id, ids in by_tenant.items()}
+    tickets = {t.id: t for t in await session.scalars(repository.tickets_of_batch(ticket_ids))}
+    tenant_ids = list(ticket_ids)
     tenants = {
         t.id: t for t in await session.scalars(select(Tenant).where(Tenant.id.in_(tenant_ids)))
     }
     clocks: dict[UUID, list[TicketSlaState]] = defaultdict(list)
-    for clock in await session.scalars(
-        select(TicketSlaState).where(TicketSlaState.ticket_id.in_(ticket_ids))
-    ):
+    for clock in await session.scalars(repository.clocks_of_batch(ticket_ids)):
         clocks[clock.ticket_id].append(clock)
     rules = {tenant_id: await rules_for(session, tenant_id) for tenant_id in tenant_ids}
+    group_ids: dict[UUID, set[UUID]] = defaultdict(set)
+    for ticket in tickets.values():
+        if ticket.group_id is not None:
+            group_ids[ticket.tenant_id].add(ticket.group_id)
     return Batch(
         tickets=tickets,
         tenants=tenants,
         rules=rules,
         clocks=clocks,
-        admins=await _grouped(
-            session,
-            select(Membership.tenant_id, Membership.user_id).where(
-                Membership.tenant_id.in_(tenant_ids),
-                Membership.role.in_([MemberRole.OWNER.value, MemberRole.ADMIN.value]),
-            ),
-        ),
+        admins=await _grouped(session, repository.admins_of(tenant_ids)),
         leads=await _grouped(
-            session,
-            select(GroupMember.group_id, GroupMember.user_id).where(
-                GroupMember.group_id.in_({t.group_id for t in tickets.values() if t.group_id}),
-                GroupMember.role == GroupMemberRole.LEAD.value,
-            ),
+            session, repository.leads_of_groups({k: list(v) for k, v in group_ids.items()})
         ),
-        followers=await _grouped(
-            session,
-            select(TicketParticipant.ticket_id, TicketParticipant.user_id).where(
-                TicketParticipant.ticket_id.in_(ticket_ids),
-                TicketParticipant.role == ParticipantRole.FOLLOWER.value,
-                TicketParticipant.user_id.is_not(None),
-            ),
-        ),
+        followers=await _grouped(session, repository.followers_of_batch(ticket_ids)),
     )
 
 
@@ -334,6 +319,7 @@ async def _escalate_all(
             batch.tenants[tenant_id],
             changes,
             kept={t.id: summaries[t.id] for t, _ in changes if t.id in summaries},
+            locked=True,  # the claim locked each ticket with its clock
         )
 
 
