@@ -339,7 +339,10 @@ def _follow_status(
             states.pause(state, hours, now)
         else:
             states.resume(state, hours, threshold, now)
-        state.group_id, state.assignee_id = ticket.group_id, ticket.assignee_id
+        if (state.group_id, state.assignee_id) != (ticket.group_id, ticket.assignee_id):
+            # Only on a change: setting the same values would still put the clock on the
+            # unit of work's dirty list, and every later flush would diff it.
+            state.group_id, state.assignee_id = ticket.group_id, ticket.assignee_id
 
 
 def summary_values(found: list[TicketSlaState]) -> dict[str, Any]:
