@@ -119,18 +119,24 @@ async def apply_system_changes(
     changes: Sequence[tuple[Ticket, SystemChange]],
     *,
     kept: Mapping[UUID, Mapping[str, Any]] | None = None,
+    locked: bool = False,
 ) -> Applied:
     """Apply each ticket's change as far as it can be.
 
     `kept`: column values the caller keeps on some of these tickets' rows without a version
     move (the sweep's SLA summary), not written yet; they are set before the changes, so the
     events see them, and written with the change's UPDATE: one row write instead of two.
+    `locked`: the caller holds the tickets' row locks and read the tickets after taking them
+    (the sweep's claim), so they are neither locked nor read again here.
     """
     if not changes:
         return Applied()
     kept = kept or {}
     by_id = {ticket.id: change for ticket, change in changes}
-    tickets = await _lock(session, tenant, {ticket.id: ticket for ticket, _ in changes})
+    if locked:
+        tickets = sorted((ticket for ticket, _ in changes), key=lambda ticket: ticket.id)
+    else:
+        tickets = await _lock(session, tenant, {ticket.id: ticket for ticket, _ in changes})
     for ticket in tickets:
         for name, value in kept.get(ticket.id, {}).items():
             set_committed_value(ticket, name, value)
