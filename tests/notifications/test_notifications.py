@@ -14,7 +14,13 @@ from frontdesk.core.db import transaction
 from frontdesk.core.events import OutboxEvent
 from frontdesk.notifications.kinds import NotificationChannel, NotificationKind
 from frontdesk.notifications.models import Notification, NotificationPreference
-from frontdesk.notifications.service import notify_users, wants
+from frontdesk.notifications.service import (
+    Notice,
+    notification_snapshot,
+    notify_many,
+    notify_users,
+    wants,
+)
 from tests.factories import World
 
 BASE = "/api/v1/tenants/acme/notifications"
@@ -238,3 +244,60 @@ async def test_contacts_read_their_own_notices(
         stored = await session.get(Notification, (world.a.id, UUID(made)))
     assert stored is not None
     assert stored.user_id == contact.user_id
+
+
+async def test_a_batch_of_notices_is_audited_per_tenant_and_kind_with_an_event_each(
+    client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    agent, owner, other = world.a["agent"], world.a["owner"], world.b["agent"]
+    muted = {"kind": "sla_at_risk", "channel": "in_app", "enabled": False}
+    await client.put(f"{BASE}/preferences", json={"preferences": [muted]}, headers=owner.auth)
+    breached, at_risk = NotificationKind.SLA_BREACHED, NotificationKind.SLA_AT_RISK
+    notices = [
+        Notice(world.a.id, [agent.user_id, owner.user_id, agent.user_id], breached, "late"),
+        Notice(world.a.id, [agent.user_id, owner.user_id], at_risk, "soon", data={"n": 1}),
+        Notice(world.b.id, [other.user_id], breached, "late in b"),
+    ]
+    async with transaction(sessionmaker, actor="system:sla") as session:
+        assert await notify_many(session, notices) == 4  # distinct users; the owner muted one
+    async with sessionmaker() as session:
+        made = (await session.scalars(select(Notification))).all()
+        entries = (
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.subject_type == "notification")
+            )
+        ).all()
+        events = (
+            await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.type == "frontdesk.notification.created")
+            )
+        ).all()
+    listed = {
+        (entry.tenant_id, entry.changes["kind"]): entry.changes["notifications"]
+        for entry in entries
+    }
+    assert {entry.actor for entry in entries} == {"system:sla"}
+    assert all(entry.action == "created" for entry in entries)
+    by_kind = {
+        (tenant_id, kind.value): [n for n in made if (n.tenant_id, n.kind) == (tenant_id, kind)]
+        for tenant_id, kind in (
+            (world.a.id, breached),
+            (world.a.id, at_risk),
+            (world.b.id, breached),
+        )
+    }
+    assert listed == {
+        key: [
+            {"id": str(n.id), "user_id": str(n.user_id), "ticket_id": None}
+            for n in sorted(notes, key=lambda n: n.id)
+        ]
+        for key, notes in by_kind.items()
+    }
+    # One event per notification, as `notify_users` emits it.
+    assert sorted(str(e.subject_id) for e in events) == sorted(str(n.id) for n in made)
+    for event in events:
+        notification = next(n for n in made if n.id == event.subject_id)
+        assert event.tenant_id == notification.tenant_id
+        assert event.snapshot == notification_snapshot(notification) | {
+            "user_id": str(notification.user_id)
+        }

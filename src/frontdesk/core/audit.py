@@ -146,3 +146,45 @@ async def record_many(session: AsyncSession, changes: Sequence[Change]) -> None:
             for change in changes
         ],
     )
+
+
+async def record_grouped(
+    session: AsyncSession, groups: Sequence[tuple[Change, Sequence[Change]]]
+) -> None:
+    """Like changes audited together: each group's `Change` is its one audit entry (listing
+    the group's changes, and emitting no event of its own), and each change in the group
+    still emits its own event. One INSERT of the entries, one of the events."""
+    if not groups:
+        return
+    actor, request_id, now = actor_of(session), request_id_var.get(), utcnow()
+    entries = [
+        {
+            "id": new_id(),
+            "tenant_id": entry.tenant_id,
+            "at": now,
+            "actor": actor,
+            "action": entry.action,
+            "subject_type": entry.subject_type,
+            "subject_id": entry.subject_id,
+            "changes": jsonable(entry.delta if entry.delta is not None else entry.snapshot),
+            "request_id": request_id,
+        }
+        for entry, _ in groups
+    ]
+    await session.execute(insert(cast(Table, AuditEntry.__table__)), entries)
+    await emit_many(
+        session,
+        [
+            event_row(
+                session,
+                subject_type=change.subject_type,
+                action=change.action,
+                tenant_id=change.tenant_id,
+                subject_id=change.subject_id,
+                snapshot=change.snapshot,
+                delta=change.delta,
+            )
+            for _, changes in groups
+            for change in changes
+        ],
+    )

@@ -6,6 +6,7 @@ about) and `wants` (before sending through another channel, such as email).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -14,7 +15,7 @@ from uuid import UUID
 from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.core.audit import Change, record_change, record_many, record_update
+from frontdesk.core.audit import Change, record_change, record_grouped, record_update
 from frontdesk.core.clock import utcnow
 from frontdesk.core.db import actor_of
 from frontdesk.core.errors import NotFound
@@ -94,8 +95,10 @@ _PUBLIC_FIELDS = tuple(NotificationPublic.model_fields)
 
 
 async def notify_many(session: AsyncSession, notices: Sequence[Notice]) -> int:
-    """`notify_users` for many notices at once (a sweep's): one opt-out query, then one INSERT
-    each for the notifications, their audit entries and their events; returns how many."""
+    """`notify_users` for many notices at once (a sweep's): one opt-out query, one INSERT of
+    the notifications, one of their audit entries (one per tenant and kind, listing each
+    notification's id, recipient and ticket) and one of their events (one per notification,
+    as `notify_users` emits it); returns how many notifications."""
     wanted = [(n, list(dict.fromkeys(n.user_ids))) for n in notices if n.user_ids]
     if not wanted:
         return 0
@@ -107,43 +110,71 @@ async def notify_many(session: AsyncSession, notices: Sequence[Notice]) -> int:
         channel=NotificationChannel.IN_APP,
     )
     actor, now = actor_of(session), utcnow()
-    rows = [
-        {
-            "tenant_id": notice.tenant_id,
-            "id": new_id(),
-            "user_id": user_id,
-            "kind": notice.kind.value,
-            "ticket_id": notice.ticket_id,
-            "title": notice.title[:300],
-            "body": notice.body,
-            "data": jsonable(notice.data or {}),
-            "read_at": None,
-            "created_at": now,
-            "updated_at": now,
-            "created_by": actor,
-            "updated_by": actor,
-        }
-        for notice, users in wanted
-        for user_id in users
-        if (notice.tenant_id, user_id, notice.kind) not in muted
-    ]
+    rows = []
+    for notice, users in wanted:
+        data = jsonable(notice.data or {})  # once per notice, shared by its recipients' rows
+        rows += [
+            {
+                "tenant_id": notice.tenant_id,
+                "id": new_id(),
+                "user_id": user_id,
+                "kind": notice.kind.value,
+                "ticket_id": notice.ticket_id,
+                "title": notice.title[:300],
+                "body": notice.body,
+                "data": data,
+                "read_at": None,
+                "created_at": now,
+                "updated_at": now,
+                "created_by": actor,
+                "updated_by": actor,
+            }
+            for user_id in users
+            if (notice.tenant_id, user_id, notice.kind) not in muted
+        ]
     if not rows:
         return 0
     await session.execute(insert(cast(Table, Notification.__table__)), rows)
-    await record_many(
-        session,
-        [
+    await record_grouped(session, _audited_together(rows))
+    return len(rows)
+
+
+def _audited_together(rows: list[dict[str, Any]]) -> list[tuple[Change, list[Change]]]:
+    """A batch's notifications as one audit entry per tenant and kind (the notification rows
+    themselves hold the rest: title, body, data, who made them and when), each with its own
+    `notification.created` event carrying the snapshot `notify_users` gives it."""
+    by_kind: dict[tuple[UUID, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_kind[(row["tenant_id"], row["kind"])].append(row)
+    return [
+        (
             Change(
                 subject_type="notification",
                 action="created",
-                tenant_id=row["tenant_id"],
-                subject_id=row["id"],
-                snapshot={name: row[name] for name in _PUBLIC_FIELDS} | {"user_id": row["user_id"]},
-            )
-            for row in rows
-        ],
-    )
-    return len(rows)
+                tenant_id=tenant_id,
+                subject_id=None,
+                snapshot={
+                    "kind": kind,
+                    "notifications": [
+                        {"id": row["id"], "user_id": row["user_id"], "ticket_id": row["ticket_id"]}
+                        for row in made
+                    ],
+                },
+            ),
+            [
+                Change(
+                    subject_type="notification",
+                    action="created",
+                    tenant_id=tenant_id,
+                    subject_id=row["id"],
+                    snapshot={name: row[name] for name in _PUBLIC_FIELDS}
+                    | {"user_id": row["user_id"]},
+                )
+                for row in made
+            ],
+        )
+        for (tenant_id, kind), made in by_kind.items()
+    ]
 
 
 async def wants(
