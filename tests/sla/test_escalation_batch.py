@@ -147,7 +147,7 @@ async def escalate_batched(
             ticket = await session.get(Ticket, (tenant.id, UUID(ticket_id)))
             assert ticket is not None
             batch.append((ticket, change))
-        return (await apply_system_changes(session, tenant, batch)).refused
+        return (await apply_system_changes(session, {tenant.id: tenant}, batch)).refused
 
 
 async def twins(desk: Desk, count: int, **fields: Any) -> tuple[list[str], list[str]]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -34,3 +35,21 @@ async def get_scoped(
     if found is None:
         raise NotFound(f"{what} not found")
     return found
+
+
+def in_tenants(
+    tenant_column: Any, column: Any, ids_by_tenant: Mapping[UUID, Sequence[UUID]]
+) -> ColumnElement[bool]:
+    """Rows of several tenants by id: one `tenant_id = ? AND column IN (...)` per tenant.
+
+    For batches that span tenants (the SLA sweep): each arm goes through a `(tenant_id, ...)`
+    index, where a bare `column IN (...)` (ids are unique across tenants) cannot use one and
+    scans the whole table.
+    """
+    return or_(
+        false(),  # no ids at all
+        *(
+            and_(tenant_column == tenant_id, column.in_(ids))
+            for tenant_id, ids in ids_by_tenant.items()
+        ),
+    )

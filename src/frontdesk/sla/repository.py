@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, false, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from frontdesk.core.repository import scoped
+from frontdesk.core.repository import in_tenants, scoped
 from frontdesk.identity.models import (
     Contact,
     ContactEmail,
@@ -21,7 +21,7 @@ from frontdesk.identity.models import (
     Membership,
 )
 from frontdesk.sla.models import SlaCalendar, SlaPolicy, SlaTarget, TicketSlaState
-from frontdesk.tickets.models import ParticipantRole, Ticket, TicketParticipant
+from frontdesk.tickets.models import ParticipantRole, Ticket, TicketParticipant, TicketTag
 from frontdesk.tickets.repository import tags_of
 
 
@@ -228,36 +228,19 @@ async def followers(session: AsyncSession, tenant_id: UUID, ticket_id: UUID) -> 
     return [user_id for user_id in rows.all() if user_id is not None]
 
 
-def of_tickets(
-    tenant_column: Any, ticket_column: Any, ticket_ids: Mapping[UUID, Sequence[UUID]]
-) -> ColumnElement[bool]:
-    """Rows of these tickets, as one `tenant_id = ? AND ticket IN (...)` per tenant.
-
-    The batch's reads go through the `(tenant_id, ...)` indexes this way; a bare `ticket IN
-    (...)` (ids are unique across tenants) cannot use them and scans the whole table.
-    """
-    return or_(
-        false(),  # no tickets at all (a batch whose tickets have no group, say)
-        *(
-            and_(tenant_column == tenant, ticket_column.in_(ids))
-            for tenant, ids in ticket_ids.items()
-        ),
-    )
-
-
 def tickets_of_batch(ticket_ids: Mapping[UUID, Sequence[UUID]]) -> Select[Ticket]:
-    return select(Ticket).where(of_tickets(Ticket.tenant_id, Ticket.id, ticket_ids))
+    return select(Ticket).where(in_tenants(Ticket.tenant_id, Ticket.id, ticket_ids))
 
 
 def clocks_of_batch(ticket_ids: Mapping[UUID, Sequence[UUID]]) -> Select[TicketSlaState]:
     return select(TicketSlaState).where(
-        of_tickets(TicketSlaState.tenant_id, TicketSlaState.ticket_id, ticket_ids)
+        in_tenants(TicketSlaState.tenant_id, TicketSlaState.ticket_id, ticket_ids)
     )
 
 
 def leads_of_groups(group_ids: Mapping[UUID, Sequence[UUID]]) -> Select[UUID, UUID]:
     return select(GroupMember.group_id, GroupMember.user_id).where(
-        of_tickets(GroupMember.tenant_id, GroupMember.group_id, group_ids),
+        in_tenants(GroupMember.tenant_id, GroupMember.group_id, group_ids),
         GroupMember.role == GroupMemberRole.LEAD.value,
     )
 
@@ -271,7 +254,13 @@ def admins_of(tenant_ids: Sequence[UUID]) -> Select[UUID, UUID]:
 
 def followers_of_batch(ticket_ids: Mapping[UUID, Sequence[UUID]]) -> Select[UUID, UUID | None]:
     return select(TicketParticipant.ticket_id, TicketParticipant.user_id).where(
-        of_tickets(TicketParticipant.tenant_id, TicketParticipant.ticket_id, ticket_ids),
+        in_tenants(TicketParticipant.tenant_id, TicketParticipant.ticket_id, ticket_ids),
         TicketParticipant.role == ParticipantRole.FOLLOWER.value,
         TicketParticipant.user_id.is_not(None),
+    )
+
+
+def tags_of_batch(ticket_ids: Mapping[UUID, Sequence[UUID]]) -> Select[UUID, str]:
+    return select(TicketTag.ticket_id, TicketTag.tag).where(
+        in_tenants(TicketTag.tenant_id, TicketTag.ticket_id, ticket_ids)
     )

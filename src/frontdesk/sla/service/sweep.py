@@ -24,6 +24,7 @@ from frontdesk.sla.service.engine import remember_clocks, summary_values, write_
 from frontdesk.sla.service.rules import PolicyRule, Rules, rules_for
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import Ticket, TicketAudit
+from frontdesk.tickets.repository import remember_tags
 from frontdesk.tickets.service.system import SystemChange
 from frontdesk.tickets.service.system_batch import apply_system_changes
 
@@ -307,20 +308,35 @@ async def _write_summaries(session: AsyncSession, batch: Batch, ticket_ids: set[
 async def _escalate_all(
     session: AsyncSession, batch: Batch, summaries: dict[UUID, dict[str, Any]]
 ) -> None:
-    """Apply the batch's escalations tenant by tenant, each tenant's in one batched change,
-    which writes the tickets' new SLA summaries too."""
-    by_tenant: dict[UUID, list[tuple[Ticket, SystemChange]]] = defaultdict(list)
-    for ticket, state, rule in batch.escalations:
-        if ticket.tenant_id in batch.tenants:
-            by_tenant[ticket.tenant_id].append((ticket, escalation_change(state, rule)))
-    for tenant_id, changes in by_tenant.items():
-        await apply_system_changes(
-            session,
-            batch.tenants[tenant_id],
-            changes,
-            kept={t.id: summaries[t.id] for t, _ in changes if t.id in summaries},
-            locked=True,  # the claim locked each ticket with its clock
-        )
+    """Apply the batch's escalations in one batched change across its tenants, which writes
+    the tickets' new SLA summaries too. Their tags are read first, all in one query."""
+    changes = [
+        (ticket, escalation_change(state, rule))
+        for ticket, state, rule in batch.escalations
+        if ticket.tenant_id in batch.tenants
+    ]
+    if not changes:
+        return
+    await _remember_tags(session, [ticket for ticket, _ in changes])
+    await apply_system_changes(
+        session,
+        batch.tenants,
+        changes,
+        kept={t.id: summaries[t.id] for t, _ in changes if t.id in summaries},
+        locked=True,  # the claim locked each ticket with its clock
+    )
+
+
+async def _remember_tags(session: AsyncSession, tickets: list[Ticket]) -> None:
+    """The tickets' tags for this unit of work's views, read for every tenant at once."""
+    by_tenant: dict[UUID, list[UUID]] = defaultdict(list)
+    for ticket in tickets:
+        by_tenant[ticket.tenant_id].append(ticket.id)
+    found: dict[UUID, list[str]] = {ticket.id: [] for ticket in tickets}
+    for ticket_id, tag in (await session.execute(repository.tags_of_batch(by_tenant))).all():
+        found[ticket_id].append(tag)
+    for ticket_id, tags in found.items():
+        remember_tags(session, ticket_id, tags)
 
 
 def escalation_change(state: TicketSlaState, rule: PolicyRule) -> SystemChange:

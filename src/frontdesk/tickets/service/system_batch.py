@@ -27,6 +27,7 @@ from frontdesk.core.db import actor_of
 from frontdesk.core.events import OutboxEvent, emit_many, event_row, in_transaction
 from frontdesk.core.ids import new_id
 from frontdesk.core.logs import get_logger
+from frontdesk.core.repository import in_tenants
 from frontdesk.identity.models import AssignmentStrategy, Group, GroupMember, Membership, User
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import (
@@ -115,13 +116,14 @@ class Applied:
 
 async def apply_system_changes(
     session: AsyncSession,
-    tenant: Tenant,
+    tenants: Mapping[UUID, Tenant],
     changes: Sequence[tuple[Ticket, SystemChange]],
     *,
     kept: Mapping[UUID, Mapping[str, Any]] | None = None,
     locked: bool = False,
 ) -> Applied:
-    """Apply each ticket's change as far as it can be.
+    """Apply each ticket's change as far as it can be; the tickets may belong to several of
+    `tenants` (by id): the reads and writes take all of them at once.
 
     `kept`: column values the caller keeps on some of these tickets' rows without a version
     move (the sweep's SLA summary), not written yet; they are set before the changes, so the
@@ -134,33 +136,55 @@ async def apply_system_changes(
     kept = kept or {}
     by_id = {ticket.id: change for ticket, change in changes}
     if locked:
-        tickets = sorted((ticket for ticket, _ in changes), key=lambda ticket: ticket.id)
+        tickets = sorted((ticket for ticket, _ in changes), key=lambda t: (str(t.tenant_id), t.id))
     else:
-        tickets = await _lock(session, tenant, {ticket.id: ticket for ticket, _ in changes})
+        tickets = []
+        for tenant_id, mine in _by_tenant([ticket for ticket, _ in changes]).items():
+            tickets += await _lock(session, tenants[tenant_id], {t.id: t for t in mine})
     for ticket in tickets:
         for name, value in kept.get(ticket.id, {}).items():
             set_committed_value(ticket, name, value)
-    people = await _people(session, tenant.id, tickets, list(by_id.values()))
+    people = await _people(session, tickets, list(by_id.values()))
     one_by_one = [t for t in tickets if _picks_agent(t, by_id[t.id], people)]
     batched = [t for t in tickets if t not in one_by_one]
-    views = await staff_views(session, tenant.id, tenant.ticket_prefix, batched)
+    views = await _views(session, tenants, batched)
     now = utcnow()
-    plans = [
-        _plan(ticket, by_id[ticket.id], view.model_dump(mode="json"), people, now)
-        for ticket, view in zip(batched, views, strict=True)
-    ]
+    plans = [_plan(ticket, by_id[ticket.id], views[ticket.id], people, now) for ticket in batched]
     changed = [plan for plan in plans if plan.changed()]
     names = sorted({name for values in kept.values() for name in values})
     await _write(session, changed, now, names)
     written = {plan.ticket.id for plan in changed}
     await _keep(session, [t for t in tickets if t.id in kept and t.id not in written], names)
-    await _announce(session, tenant, changed)
+    await _announce(session, tenants, changed)
     applied = Applied({plan.ticket.id: plan.refused for plan in plans if plan.refused})
     for ticket in one_by_one:
-        parts = await apply_system_change(session, tenant, ticket, by_id[ticket.id])
+        parts = await apply_system_change(
+            session, tenants[ticket.tenant_id], ticket, by_id[ticket.id]
+        )
         if parts:
             applied.refused[ticket.id] = parts
     return applied
+
+
+def _by_tenant(tickets: Sequence[Ticket]) -> dict[UUID, list[Ticket]]:
+    found: dict[UUID, list[Ticket]] = {}
+    for ticket in tickets:
+        found.setdefault(ticket.tenant_id, []).append(ticket)
+    return found
+
+
+async def _views(
+    session: AsyncSession, tenants: Mapping[UUID, Tenant], tickets: Sequence[Ticket]
+) -> dict[UUID, dict[str, Any]]:
+    """The tickets' staff views as JSON, by ticket id (each tenant's statuses and the tags are
+    read once per unit of work)."""
+    found: dict[UUID, dict[str, Any]] = {}
+    for tenant_id, mine in _by_tenant(tickets).items():
+        tenant = tenants[tenant_id]
+        views = await staff_views(session, tenant_id, tenant.ticket_prefix, mine)
+        for ticket, view in zip(mine, views, strict=True):
+            found[ticket.id] = view.model_dump(mode="json")
+    return found
 
 
 async def _keep(session: AsyncSession, tickets: list[Ticket], names: list[str]) -> None:
@@ -201,33 +225,31 @@ async def _lock(session: AsyncSession, tenant: Tenant, changes: dict[UUID, Ticke
 
 
 async def _people(
-    session: AsyncSession,
-    tenant_id: UUID,
-    tickets: list[Ticket],
-    changes: list[SystemChange],
+    session: AsyncSession, tickets: list[Ticket], changes: list[SystemChange]
 ) -> People:
-    group_ids = {t.group_id for t in tickets if t.group_id} | {
-        c.move_to_group_id for c in changes if c.move_to_group_id
-    }
-    user_ids = {t.assignee_id for t in tickets if t.assignee_id} | {
-        c.assign_to_user_id for c in changes if c.assign_to_user_id
-    }
+    """The groups and users the tickets have or the changes name, each in its ticket's tenant."""
+    group_ids: dict[UUID, set[UUID]] = {}
+    user_ids: dict[UUID, set[UUID]] = {}
+    for ticket, change in zip(tickets, changes, strict=True):
+        groups_here = group_ids.setdefault(ticket.tenant_id, set())
+        users_here = user_ids.setdefault(ticket.tenant_id, set())
+        groups_here |= {g for g in (ticket.group_id, change.move_to_group_id) if g}
+        users_here |= {u for u in (ticket.assignee_id, change.assign_to_user_id) if u}
     groups = {
         group.id: group
         for group in await session.scalars(
-            select(Group).where(Group.tenant_id == tenant_id, Group.id.in_(group_ids))
+            select(Group).where(in_tenants(Group.tenant_id, Group.id, _listed(group_ids)))
         )
     }
     rows = await session.execute(
         select(Membership.user_id, Membership.role, User.is_active)
         .join(User, User.id == Membership.user_id)
-        .where(Membership.tenant_id == tenant_id, Membership.user_id.in_(user_ids))
+        .where(in_tenants(Membership.tenant_id, Membership.user_id, _listed(user_ids)))
     )
     pairs = await session.execute(
         select(GroupMember.group_id, GroupMember.user_id).where(
-            GroupMember.tenant_id == tenant_id,
-            GroupMember.group_id.in_(group_ids),
-            GroupMember.user_id.in_(user_ids),
+            in_tenants(GroupMember.tenant_id, GroupMember.group_id, _listed(group_ids)),
+            in_tenants(GroupMember.tenant_id, GroupMember.user_id, _listed(user_ids)),
         )
     )
     return People(
@@ -235,6 +257,10 @@ async def _people(
         members={user_id: (role, active) for user_id, role, active in rows.all()},
         in_group={(group_id, user_id) for group_id, user_id in pairs.all()},
     )
+
+
+def _listed(ids: dict[UUID, set[UUID]]) -> dict[UUID, list[UUID]]:
+    return {tenant_id: sorted(found) for tenant_id, found in ids.items() if found}
 
 
 def _target(ticket: Ticket, change: SystemChange) -> tuple[UUID | None, UUID | None]:
@@ -398,16 +424,17 @@ async def _write(session: AsyncSession, plans: list[Plan], now: datetime, kept: 
     await session.execute(statement, rows)
 
 
-async def _announce(session: AsyncSession, tenant: Tenant, plans: list[Plan]) -> None:
+async def _announce(
+    session: AsyncSession, tenants: Mapping[UUID, Tenant], plans: list[Plan]
+) -> None:
     """The events of the changed tickets, in one INSERT, then the in-transaction reactions to
     them (SLA state), ticket by ticket as the per-ticket path runs them."""
     if not plans:
         return
-    tickets = [plan.ticket for plan in plans]
-    views = await staff_views(session, tenant.id, tenant.ticket_prefix, tickets)
+    views = await _views(session, tenants, [plan.ticket for plan in plans])
     rows: list[dict[str, Any]] = []
-    for plan, view in zip(plans, views, strict=True):
-        ticket, after = plan.ticket, view.model_dump(mode="json")
+    for plan in plans:
+        ticket, after = plan.ticket, views[plan.ticket.id]
         if plan.note is not None:
             rows.append(_note_event(session, ticket, plan.note))
         rows.append(
