@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -337,3 +337,52 @@ async def test_the_breach_summary_is_written_whether_the_escalation_changes_a_ti
         assert (shown["version"] > ticket["version"]) is version_moved
     breached = (await desk.get("/tickets?sla_breached=true"))["items"]
     assert {t["id"] for t in breached} == {tagged["id"], plain["id"]}
+
+
+async def test_one_sweep_escalates_the_breaches_of_several_tenants_each_in_its_own(
+    desk: Desk, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    escalation = [{"action": "raise_priority"}, {"action": "add_tag", "tag": "late"}]
+    await desk.policy(notify_breach=["assignee"], escalation=escalation)
+    b = desk.world.b
+    other = f"/api/v1/tenants/{b.slug}"
+    targets = [
+        {"priority": p, "metric": "first_response", "minutes": 60} for p in ("normal", "high")
+    ]
+    body = {"name": "B", "is_default": True, "targets": targets, "escalation": escalation}
+    made = await desk.client.post(f"{other}/sla/policies", json=body, headers=b["owner"].auth)
+    assert made.status_code == 201, made.text
+    opened = await desk.client.post(
+        f"{other}/tickets",
+        json={"subject": "Fax on fire", "requester_id": str(b.contact_id)},
+        headers=b["owner"].auth,
+    )
+    assert opened.status_code == 201, opened.text
+    mine = {desk.world.a.id: UUID((await desk.ticket())["id"]), b.id: UUID(opened.json()["id"])}
+
+    # Both breached at once: one batch, one escalation across the two tenants.
+    assert await sweep(sessionmaker, now=datetime.now(UTC) + timedelta(days=2)) == 3
+    async with sessionmaker() as session:
+        for tenant_id, ticket_id in mine.items():
+            ticket = await session.get(Ticket, (tenant_id, ticket_id))
+            assert ticket is not None
+            assert (ticket.priority, ticket.sla_breached) == ("high", True)
+            updated = (
+                await session.scalars(
+                    select(OutboxEvent).where(
+                        OutboxEvent.subject_id == ticket_id,
+                        OutboxEvent.type == "frontdesk.ticket.updated",
+                    )
+                )
+            ).all()
+            assert [(e.tenant_id, e.actor) for e in updated] == [(tenant_id, SWEEP_ACTOR)]
+            assert updated[0].delta["priority"] == ["normal", "high"]
+            assert updated[0].delta["tags"] == [[], ["late"]]
+            timeline = await session.execute(
+                select(TicketAudit.tenant_id, TicketAudit.action).where(
+                    TicketAudit.ticket_id == ticket_id
+                )
+            )
+            entries = timeline.all()
+            assert {tenant for tenant, _ in entries} == {tenant_id}
+            assert {"sla_breached", "tag_added", "field_changed"} <= {a for _, a in entries}
