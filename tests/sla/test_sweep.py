@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from frontdesk.core.events import OutboxEvent
 from frontdesk.notifications.models import Notification
+from frontdesk.sla import repository
 from frontdesk.sla.service.sweep import sweep
 from frontdesk.tickets.models import Ticket
 from tests.sla.conftest import Desk
@@ -168,3 +169,15 @@ async def test_a_ticket_being_written_is_left_to_the_next_sweep(
         assert (await desk.sla(free["id"]))["resolution"]["breached_at"] is not None
     assert await sweep(sessionmaker, now=later) == 2
     assert await count_events(sessionmaker, ".sla.breached") == 4
+
+
+async def test_the_batch_reads_each_tenants_rules_fingerprint_as_a_lone_read_would(
+    desk: Desk, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await desk.policy()
+    tenants = [desk.world.a.id, desk.world.b.id]
+    async with sessionmaker() as session:
+        together = await repository.rules_fingerprints(session, tenants)
+        alone = {t: await repository.rules_fingerprint(session, t) for t in tenants}
+    assert together == alone
+    assert together[desk.world.a.id] != together[desk.world.b.id]  # a has a policy, b none

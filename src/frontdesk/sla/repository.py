@@ -21,6 +21,7 @@ from frontdesk.identity.models import (
     Membership,
 )
 from frontdesk.sla.models import SlaCalendar, SlaPolicy, SlaTarget, TicketSlaState
+from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import ParticipantRole, Ticket, TicketParticipant, TicketTag
 from frontdesk.tickets.repository import tags_of
 
@@ -30,8 +31,12 @@ async def policies_in_order(session: AsyncSession, tenant_id: UUID) -> list[SlaP
     return list((await session.scalars(statement)).all())
 
 
-def _stamp(model: type[SlaPolicy] | type[SlaCalendar] | type[Group]) -> list[Any]:
-    mine = model.tenant_id == bindparam("tenant_id")
+def _stamp(
+    model: type[SlaPolicy] | type[SlaCalendar] | type[Group], tenant: Any = None
+) -> list[Any]:
+    """The fingerprint's three aggregates of one table, for the `tenant_id` parameter or for
+    the given column of an enclosing statement."""
+    mine = model.tenant_id == (bindparam("tenant_id") if tenant is None else tenant)
     return [
         select(aggregate).where(mine).scalar_subquery()
         for aggregate in (func.count(), func.max(model.updated_at), func.sum(model.version))
@@ -63,6 +68,23 @@ async def rules_fingerprint(session: AsyncSession, tenant_id: UUID) -> tuple[obj
     removed, and when a group (its default policy) is."""
     row = (await session.execute(_FINGERPRINT, {"tenant_id": tenant_id})).one()
     return tuple(row)
+
+
+#: `_FINGERPRINT` of many tenants at once, a row per tenant (the sweep's batch).
+_FINGERPRINTS = select(
+    Tenant.id,
+    *_stamp(SlaPolicy, Tenant.id),
+    *_stamp(SlaCalendar, Tenant.id),
+    *_stamp(Group, Tenant.id),
+).where(Tenant.id.in_(bindparam("tenant_ids", expanding=True)))
+
+
+async def rules_fingerprints(
+    session: AsyncSession, tenant_ids: Sequence[UUID]
+) -> dict[UUID, tuple[object, ...]]:
+    """`rules_fingerprint` of each of these tenants, in one round trip."""
+    rows = await session.execute(_FINGERPRINTS, {"tenant_ids": list(tenant_ids)})
+    return {row[0]: tuple(row[1:]) for row in rows.all()}
 
 
 async def clocks_and_fingerprint(

@@ -134,7 +134,11 @@ async def _load(session: AsyncSession, claimed: list[TicketSlaState]) -> Batch:
     clocks: dict[UUID, list[TicketSlaState]] = defaultdict(list)
     for clock in await session.scalars(repository.clocks_of_batch(ticket_ids)):
         clocks[clock.ticket_id].append(clock)
-    rules = {tenant_id: await rules_for(session, tenant_id) for tenant_id in tenant_ids}
+    fingerprints = await repository.rules_fingerprints(session, tenant_ids)
+    rules = {
+        tenant_id: await rules_for(session, tenant_id, fingerprint=fingerprints.get(tenant_id))
+        for tenant_id in tenant_ids
+    }
     group_ids: dict[UUID, set[UUID]] = defaultdict(set)
     for ticket in tickets.values():
         if ticket.group_id is not None:
