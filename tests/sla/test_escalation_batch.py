@@ -343,7 +343,9 @@ async def test_one_sweep_escalates_the_breaches_of_several_tenants_each_in_its_o
     desk: Desk, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     escalation = [{"action": "raise_priority"}, {"action": "add_tag", "tag": "late"}]
-    await desk.policy(notify_breach=["assignee"], escalation=escalation)
+    tier2 = await group_with(desk, "Tier 2", {"agent": "agent", "admin": "lead"})
+    moved = [{"action": "move_to_group", "group_id": tier2["id"]}, *escalation]
+    await desk.policy(notify_breach=["assignee"], escalation=moved)
     b = desk.world.b
     other = f"/api/v1/tenants/{b.slug}"
     targets = [
@@ -367,6 +369,8 @@ async def test_one_sweep_escalates_the_breaches_of_several_tenants_each_in_its_o
             ticket = await session.get(Ticket, (tenant_id, ticket_id))
             assert ticket is not None
             assert (ticket.priority, ticket.sla_breached) == ("high", True)
+            # Each change with its own ticket: only the first tenant's moves to its group.
+            assert (ticket.group_id == UUID(tier2["id"])) == (tenant_id == desk.world.a.id)
             updated = (
                 await session.scalars(
                     select(OutboxEvent).where(

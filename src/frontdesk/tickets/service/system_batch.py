@@ -144,7 +144,7 @@ async def apply_system_changes(
     for ticket in tickets:
         for name, value in kept.get(ticket.id, {}).items():
             set_committed_value(ticket, name, value)
-    people = await _people(session, tickets, list(by_id.values()))
+    people = await _people(session, tickets, by_id)
     one_by_one = [t for t in tickets if _picks_agent(t, by_id[t.id], people)]
     batched = [t for t in tickets if t not in one_by_one]
     views = await _views(session, tenants, batched)
@@ -225,12 +225,14 @@ async def _lock(session: AsyncSession, tenant: Tenant, changes: dict[UUID, Ticke
 
 
 async def _people(
-    session: AsyncSession, tickets: list[Ticket], changes: list[SystemChange]
+    session: AsyncSession, tickets: list[Ticket], changes: Mapping[UUID, SystemChange]
 ) -> People:
-    """The groups and users the tickets have or the changes name, each in its ticket's tenant."""
+    """The groups and users the tickets have or their changes (by ticket id) name, each in
+    its ticket's tenant."""
     group_ids: dict[UUID, set[UUID]] = {}
     user_ids: dict[UUID, set[UUID]] = {}
-    for ticket, change in zip(tickets, changes, strict=True):
+    for ticket in tickets:
+        change = changes[ticket.id]
         groups_here = group_ids.setdefault(ticket.tenant_id, set())
         users_here = user_ids.setdefault(ticket.tenant_id, set())
         groups_here |= {g for g in (ticket.group_id, change.move_to_group_id) if g}
