@@ -1,7 +1,7 @@
 """Many new tickets at once, each opened by its requester's first message (the mail intake's
 batches): the rows, audit entries and events `create_ticket`, `add_message` and
-`add_attachment` write one at a time, written table by table with multi-row INSERTs and
-executemany UPDATEs.
+`add_attachment` write one at a time, written table by table with multi-row INSERTs, each
+ticket row once (with what its first message and the SLA engine set on it).
 
 The result matches the one-at-a-time path: numbers from the tenant's sequence in input order,
 the same rows and timeline entries, the same events in the same order per ticket, and the SLA
