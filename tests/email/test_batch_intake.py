@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -21,7 +21,7 @@ from frontdesk.core.audit import AuditEntry
 from frontdesk.core.config import Settings
 from frontdesk.core.db import set_actor, transaction
 from frontdesk.core.events import OutboxEvent, relay_batch, subscribers
-from frontdesk.core.storage import LocalBlobStore
+from frontdesk.core.storage import LocalBlobStore, StoredBlob
 from frontdesk.email.models import InboundChannel, InboundMail, OutboundMail
 from frontdesk.email.service.batch_intake import receive_batch
 from frontdesk.email.service.intake import EMAIL_ACTOR, Received, receive
@@ -433,3 +433,32 @@ async def test_a_batch_for_a_round_robin_group_takes_turns_as_one_at_a_time(
     assert sorted(assignees[:3]) == sorted(agents)
     assert assignees[3:] == assignees[:3]
     assert all(t.message_count == 1 and t.unread_by_agent == 1 for t in tickets)
+
+
+class FullDisk(LocalBlobStore):
+    async def put_all(self, contents: Sequence[bytes]) -> list[StoredBlob]:
+        raise OSError(28, "No space left on device")
+
+
+async def test_a_batch_whose_files_cannot_be_stored_leaves_nothing(
+    client: httpx.AsyncClient,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: LocalBlobStore,
+) -> None:
+    """The blobs are stored before the batch commits: when they cannot be, the batch fails
+    whole (the poll then leaves the mail unmarked on the server for the next try)."""
+    channel_id = await _channel(client, world, world.a.slug, world.a["owner"].auth)
+    raws = [
+        with_file(f"d{n}@customer.example.org", "Log", f"<full-{n}@x>", "log") for n in range(3)
+    ]
+    with pytest.raises(OSError, match="No space left"):
+        await _file(sessionmaker, FullDisk(store.root), world.a.id, channel_id, raws, batched=True)
+    async with sessionmaker() as session:
+        for model in (Ticket, TicketMessage, InboundMail, TicketAttachment):
+            count = await session.scalar(
+                select(func.count()).select_from(model).where(model.tenant_id == world.a.id)
+            )
+            assert count == 0, model
+    filed = await _file(sessionmaker, store, world.a.id, channel_id, raws, batched=True)
+    assert [r.record.outcome for r in filed] == ["new_ticket"] * 3
