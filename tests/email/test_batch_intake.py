@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
@@ -21,7 +21,7 @@ from frontdesk.core.audit import AuditEntry
 from frontdesk.core.config import Settings
 from frontdesk.core.db import set_actor, transaction
 from frontdesk.core.events import OutboxEvent, relay_batch, subscribers
-from frontdesk.core.storage import LocalBlobStore
+from frontdesk.core.storage import LocalBlobStore, StoredBlob
 from frontdesk.email.models import InboundChannel, InboundMail, OutboundMail
 from frontdesk.email.service.batch_intake import receive_batch
 from frontdesk.email.service.intake import EMAIL_ACTOR, Received, receive
@@ -317,8 +317,8 @@ async def test_a_batch_of_new_tickets_costs_the_same_statements_whatever_its_siz
     sessionmaker: async_sessionmaker[AsyncSession],
     store: LocalBlobStore,
 ) -> None:
-    """Set-based reads and multi-row writes: only the SLA engine's summary of each ticket's
-    clocks (one UPDATE per ticket it started clocks for) grows with the batch."""
+    """Set-based reads and multi-row writes, and each ticket row written once: its group, its
+    message's counters and the SLA summary of the clocks it started go out in its INSERT."""
     channel_id = await _channel(client, world, world.a.slug, world.a["owner"].auth)
     counts = []
     for size in (2, 5, 40):  # the first also loads the tenant's SLA rules
@@ -329,10 +329,14 @@ async def test_a_batch_of_new_tickets_costs_the_same_statements_whatever_its_siz
         with counted(engine) as statements:
             filed = await _file(sessionmaker, store, world.a.id, channel_id, raws, batched=True)
         assert [r.record.outcome for r in filed] == ["new_ticket"] * size
-        summaries = [s for s in statements if s.startswith("UPDATE ticket SET sla_next_due_at")]
-        assert len(summaries) == size
-        counts.append(len(statements) - len(summaries))
+        assert not [s for s in statements if s.startswith("UPDATE ticket SET")]
+        counts.append(len(statements))
     assert counts[1] == counts[2] < 40, counts
+    async with sessionmaker() as session:
+        tickets = list(await session.scalars(select(Ticket).where(Ticket.tenant_id == world.a.id)))
+    assert len(tickets) == 47
+    assert all(t.message_count == 1 and t.group_id is not None for t in tickets)
+    assert all(t.sla_next_due_at is not None and t.version == 1 for t in tickets)
 
 
 async def test_a_message_filed_concurrently_sends_the_batch_one_at_a_time(
@@ -378,3 +382,83 @@ async def test_a_message_filed_concurrently_sends_the_batch_one_at_a_time(
         )
     assert numbers == [1, 2, 3]
     assert records == 3
+
+
+async def test_a_batch_for_a_round_robin_group_takes_turns_as_one_at_a_time(
+    client: httpx.AsyncClient,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: LocalBlobStore,
+) -> None:
+    """Each pick sees the tickets picked before it in the batch, as one at a time."""
+    owner = world.a["owner"].auth
+    base = f"/api/v1/tenants/{world.a.slug}"
+    group = await client.post(
+        f"{base}/groups",
+        json={"name": "Round", "assignment_strategy": "round_robin"},
+        headers=owner,
+    )
+    assert group.status_code == 201, group.text
+    agents = []
+    for n in range(3):
+        member = await client.post(
+            f"{base}/members",
+            json={"email": f"rr{n}@acme.example.org", "role": "agent"},
+            headers=owner,
+        )
+        agents.append(member.json()["user_id"])
+        joined = await client.post(
+            f"{base}/groups/{group.json()['id']}/members",
+            json={"user_id": agents[-1]},
+            headers=owner,
+        )
+        assert joined.status_code == 201, joined.text
+    body = {"kind": "email", "name": "Round", "address": DESK, "mode": "push"}
+    channel = await client.post(
+        f"{base}/channels", json=body | {"default_group_id": group.json()["id"]}, headers=owner
+    )
+    assert channel.status_code == 201, channel.text
+    raws = [mail(f"rr-{n}@customer.example.org", "Help", f"<rr-{n}@x>") for n in range(6)]
+    filed = await _file(
+        sessionmaker, store, world.a.id, UUID(channel.json()["id"]), raws, batched=True
+    )
+    assert [r.record.outcome for r in filed] == ["new_ticket"] * 6
+    async with sessionmaker() as session:
+        tickets = list(
+            await session.scalars(
+                select(Ticket).where(Ticket.tenant_id == world.a.id).order_by(Ticket.number)
+            )
+        )
+    assignees = [str(t.assignee_id) for t in tickets]
+    assert sorted(assignees[:3]) == sorted(agents)
+    assert assignees[3:] == assignees[:3]
+    assert all(t.message_count == 1 and t.unread_by_agent == 1 for t in tickets)
+
+
+class FullDisk(LocalBlobStore):
+    async def put_all(self, contents: Sequence[bytes]) -> list[StoredBlob]:
+        raise OSError(28, "No space left on device")
+
+
+async def test_a_batch_whose_files_cannot_be_stored_leaves_nothing(
+    client: httpx.AsyncClient,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: LocalBlobStore,
+) -> None:
+    """The blobs are stored before the batch commits: when they cannot be, the batch fails
+    whole (the poll then leaves the mail unmarked on the server for the next try)."""
+    channel_id = await _channel(client, world, world.a.slug, world.a["owner"].auth)
+    raws = [
+        with_file(f"d{n}@customer.example.org", "Log", f"<full-{n}@x>", "log") for n in range(3)
+    ]
+    with pytest.raises(OSError, match="No space left"):
+        await _file(sessionmaker, FullDisk(store.root), world.a.id, channel_id, raws, batched=True)
+    async with sessionmaker() as session:
+        for model in (Ticket, TicketMessage, InboundMail, TicketAttachment):
+            count = await session.scalar(
+                select(func.count()).select_from(model).where(model.tenant_id == world.a.id)
+            )
+            assert count == 0, model
+    filed = await _file(sessionmaker, store, world.a.id, channel_id, raws, batched=True)
+    assert [r.record.outcome for r in filed] == ["new_ticket"] * 3

@@ -5,10 +5,13 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from collections import defaultdict
+from functools import cache
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
 import puremagic
+from puremagic import PureMagic, PureMagicWithConfidence
 
 OCTET_STREAM = "application/octet-stream"
 TEXT_PLAIN = "text/plain"
@@ -104,20 +107,78 @@ def _decodes(decoder: codecs.IncrementalDecoder, chunk: bytes, *, final: bool) -
 
 
 def _magic_type(sample: bytes, filename: str) -> tuple[str, float] | None:
-    """The best byte match as (type, confidence). No filename goes to puremagic: given one,
-    it answers from the extension alone when no bytes match, and that is the client's word."""
+    """The best byte match as (type, confidence). No filename goes to the matching: given one,
+    puremagic answers from the extension alone when no bytes match, and that is the client's
+    word."""
     if not sample:
         return None
-    try:
-        matches = [m for m in puremagic.magic_string(sample) if m.mime_type]
-    except (puremagic.PureError, ValueError):
-        return None
+    matches = [m for m in magic_matches(sample) if m.mime_type]
     if not matches:
         return None
     best = [m for m in matches if m.confidence == matches[0].confidence]
     extension = PurePosixPath(filename.lower()).suffix
     chosen = next((m for m in best if m.extension == extension), best[0])
     return chosen.mime_type, chosen.confidence
+
+
+def magic_matches(sample: bytes) -> list[PureMagicWithConfidence]:
+    """What `puremagic.magic_string(sample)` answers (best first; none instead of its error),
+    found through an index of its magic numbers by position and length: puremagic compares
+    each of its ~1,400 header numbers in turn, about 2 ms for a small text file."""
+    head, foot = sample[: puremagic.main.max_head], sample[-puremagic.main.max_foot :]
+    index = _header_index()
+    found: list[tuple[int, PureMagic]] = []
+    for (offset, length), rows in index.items():
+        if offset + length <= len(head):
+            found += rows.get(head[offset : offset + length], [])
+    matches = [row for _, row in sorted(found, key=lambda pair: pair[0])]
+    for row in puremagic.magic_footer_array:
+        end = row.offset + len(row.byte_match)
+        if (foot[row.offset : end] if end != 0 else foot[row.offset :]) == row.byte_match:
+            matches.append(row)
+    matches += _multi_part_matches(matches, head, foot)
+    return _ranked(matches)
+
+
+@cache
+def _header_index() -> dict[tuple[int, int], dict[bytes, list[tuple[int, PureMagic]]]]:
+    """puremagic's header numbers by (offset, length), then bytes; each with its place in
+    puremagic's list, so that matches keep puremagic's order."""
+    index: dict[tuple[int, int], dict[bytes, list[tuple[int, PureMagic]]]] = defaultdict(dict)
+    for place, row in enumerate(puremagic.magic_header_array):
+        key = (row.offset, len(row.byte_match))
+        index[key].setdefault(row.byte_match, []).append((place, row))
+    return dict(index)
+
+
+def _multi_part_matches(matches: list[PureMagic], head: bytes, foot: bytes) -> list[PureMagic]:
+    """Longer numbers that extend a match (puremagic's multi-part table), as puremagic finds
+    them."""
+    found: set[PureMagic] = set()
+    for matched in matches:
+        for row in puremagic.multi_part_dict.get(matched.byte_match, []):
+            end = row.offset + len(row.byte_match)
+            if row.offset < 0:
+                area = foot[row.offset : end] if end != 0 else foot[row.offset :]
+                if area == row.byte_match:
+                    found.add(row._replace(byte_match=matched.byte_match + row.byte_match))
+            elif end <= len(head) and head[row.offset : end] == row.byte_match:
+                found.add(row._replace(byte_match=head[matched.offset : end]))
+    return list(found)
+
+
+def _ranked(matches: list[PureMagic]) -> list[PureMagicWithConfidence]:
+    """puremagic's confidence (by the length of the number matched) and order."""
+    ranked = [
+        PureMagicWithConfidence(
+            confidence=0.8 if len(m.byte_match) >= 9 else float(f"0.{len(m.byte_match)}"),
+            **m._asdict(),
+        )
+        for m in matches
+    ]
+    ranked.sort(key=lambda m: (m.confidence, len(m.byte_match)), reverse=True)
+    ranked.sort(key=lambda m: m.confidence, reverse=True)
+    return ranked
 
 
 def is_active_content(content_type: str) -> bool:

@@ -33,7 +33,6 @@ from frontdesk.email.service.intake import (
     EMAIL_ACTOR,
     Received,
     dedup_key,
-    one_chunk,
     own_addresses_of,
     receive,
 )
@@ -69,6 +68,15 @@ class NewTicket:
     mail: ParsedMail
     ticket: TicketCreate
     contact: ContactCreate
+
+
+@dataclass(frozen=True)
+class TypedFile:
+    """A file of a message with the name it is shown under and the type its bytes show."""
+
+    part: MailPart
+    filename: str
+    content_type: str
 
 
 @dataclass(frozen=True)
@@ -273,8 +281,8 @@ async def _write(
     arrivals: list[Arrival],
     run: list[NewTicket],
 ) -> list[InboundMail]:
-    # The blobs (each a temporary file, flushed to disk, renamed) are written concurrently,
-    # with each other and with the database work: their waits on the disk overlap.
+    # The blobs (each a temporary file, flushed to disk, renamed) are written in worker
+    # threads while the database work goes on; both are done before the caller commits.
     blobs = asyncio.ensure_future(_blobs(store, arrivals, run))
     try:
         contacts = await contacts_for_senders(session, desk.tenant.id, [n.contact for n in run])
@@ -307,10 +315,13 @@ def _status(desk: Desk) -> TicketStatus:
 async def _blobs(
     store: BlobStore, arrivals: list[Arrival], run: list[NewTicket]
 ) -> tuple[list[StoredBlob], list[list[StoredFile]]]:
-    raws = asyncio.gather(*(store.put(one_chunk(arrivals[new.index].raw)) for new in run))
-    files = asyncio.gather(*(_files(store, new.mail) for new in run))
-    raw_blobs, stored_files = await asyncio.gather(raws, files)
-    return list(raw_blobs), list(stored_files)
+    """Each message's raw bytes and its files (typed by their bytes), stored together."""
+    files = [[_typed(part) for part in new.mail.parts] for new in run]
+    contents = [arrivals[new.index].raw for new in run]
+    contents += [file.part.payload for typed in files for file in typed]
+    blobs = iter(await store.put_all(contents))
+    raw_blobs = [next(blobs) for _ in run]
+    return raw_blobs, [[_stored_file(file, next(blobs)) for file in typed] for typed in files]
 
 
 def _opening(new: NewTicket, contact: KnownContact) -> Opening:
@@ -326,18 +337,18 @@ def _opening(new: NewTicket, contact: KnownContact) -> Opening:
     )
 
 
-async def _files(store: BlobStore, mail: ParsedMail) -> list[StoredFile]:
-    return list(await asyncio.gather(*(_file(store, part) for part in mail.parts)))
-
-
-async def _file(store: BlobStore, part: MailPart) -> StoredFile:
+def _typed(part: MailPart) -> TypedFile:
     filename = safe_filename(part.filename or default_file_name(part))
     sniffer = ContentSniffer()
     sniffer.feed(part.payload)
-    blob = await store.put(one_chunk(part.payload))
+    return TypedFile(part, filename, sniffer.content_type(filename))
+
+
+def _stored_file(file: TypedFile, blob: StoredBlob) -> StoredFile:
+    part = file.part
     return StoredFile(
-        filename=filename,
-        content_type=sniffer.content_type(filename),
+        filename=file.filename,
+        content_type=file.content_type,
         size=blob.size,
         sha256=blob.sha256,
         storage_key=blob.key,

@@ -8,7 +8,6 @@ something leaves no half-made ticket, only its raw record flagged for an admin.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -45,10 +44,6 @@ def dedup_key(mail: ParsedMail | None, raw: bytes) -> str:
     return hashlib.sha256(basis).hexdigest()
 
 
-async def one_chunk(raw: bytes) -> AsyncIterator[bytes]:
-    yield raw
-
-
 async def receive(
     session: AsyncSession, store: BlobStore, channel: InboundChannel, raw: bytes
 ) -> Received:
@@ -67,7 +62,7 @@ async def receive(
     existing = await _by_dedup_key(session, channel.tenant_id, key)
     if existing is not None:
         return Received(existing, duplicate=True)
-    blob = await store.put(one_chunk(raw))
+    [blob] = await store.put_all([raw])
     record = InboundMail(
         tenant_id=channel.tenant_id,
         channel_id=channel.id,

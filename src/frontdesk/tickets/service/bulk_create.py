@@ -1,7 +1,7 @@
 """Many new tickets at once, each opened by its requester's first message (the mail intake's
 batches): the rows, audit entries and events `create_ticket`, `add_message` and
-`add_attachment` write one at a time, written table by table with multi-row INSERTs and
-executemany UPDATEs.
+`add_attachment` write one at a time, written table by table with multi-row INSERTs, each
+ticket row once (with what its first message and the SLA engine set on it).
 
 The result matches the one-at-a-time path: numbers from the tenant's sequence in input order,
 the same rows and timeline entries, the same events in the same order per ticket, and the SLA
@@ -12,18 +12,18 @@ break a limit) is the caller's to route to the one-at-a-time path before calling
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from frontdesk.core.clock import utcnow
-from frontdesk.core.db import actor_of
 from frontdesk.core.events import OutboxEvent, emit_many, event_row, in_transaction
 from frontdesk.core.html import html_to_text, sanitize_html
 from frontdesk.core.ids import new_id
@@ -50,7 +50,7 @@ from frontdesk.tickets.service import assignment
 from frontdesk.tickets.service.attachments import Found, public
 from frontdesk.tickets.service.messages import message_public
 from frontdesk.tickets.service.tickets import new_ticket
-from frontdesk.tickets.service.timeline import audit
+from frontdesk.tickets.service.timeline import audit, before_write, held, write_held
 from frontdesk.tickets.service.views import staff_views
 
 
@@ -116,16 +116,36 @@ class BulkOpening:
         self, openings: Sequence[Opening], *, status: TicketStatus, channel: Channel
     ) -> list[Opened]:
         """A ticket per opening, in `status` (of the `new` or `open` category), with its
-        customer message. Each `group_id` must be an active group of the tenant."""
+        customer message. Each `group_id` must be an active group of the tenant.
+
+        Each ticket row is written once, by one INSERT for the batch: its group, its first
+        message's counters and the SLA summary are set before (the SLA engine follows both
+        events ahead, as `before_write` lets it for `create_ticket` and `add_message`)."""
         if status.category not in ("new", "open"):
             raise ValueError("bulk-opened tickets start in a `new` or `open` status")
         if not openings:
             return []
         session, tenant = self.session, self.tenant
-        tickets = await _insert_tickets(session, tenant, openings, status, channel)
-        await _assign(session, tickets, openings)
-        await self._react(await _created_events(session, tenant, tickets))
-        messages = await _insert_messages(session, tickets, openings, channel)
+        now = utcnow()
+        with held(session) as timeline:
+            tickets = await _new_tickets(session, tenant, openings, status, channel)
+            messages = [
+                _message(t, o, channel, now) for t, o in zip(tickets, openings, strict=True)
+            ]
+            with session.no_autoflush:
+                await _assign(session, tickets, openings)
+                for ticket in tickets:
+                    await before_write(session, ticket, "created")
+                created = [_as_created(ticket) for ticket in tickets]
+                for ticket, message in zip(tickets, messages, strict=True):
+                    _follow_first_message(session, ticket, message)
+                    await before_write(session, ticket, "created", message=message)
+            await session.flush()
+            session.add_all(messages)
+            await session.flush()
+        await write_held(session, timeline)
+        with _as_they_were(tickets, created):
+            await self._react(await _created_events(session, tenant, tickets))
         await self._react(
             [_event(session, m.tenant_id, m.id, message_public(m, [])) for m in messages]
         )
@@ -134,7 +154,10 @@ class BulkOpening:
     async def attach(self, opened: Sequence[Opened], files: Sequence[Sequence[StoredFile]]) -> None:
         """Each opened ticket's files (already in the blob store) on its opening message, as
         `add_attachment` records them."""
-        attachments = await _insert_files(self.session, opened, files)
+        with held(self.session) as timeline:
+            attachments = _new_attachments(self.session, opened, files)
+        await self.session.flush()
+        await write_held(self.session, timeline)
         await self._react(
             [
                 _event(self.session, a.tenant_id, a.id, public(Found(a, is_public=True)))
@@ -170,13 +193,14 @@ def _event(
     )
 
 
-async def _insert_tickets(
+async def _new_tickets(
     session: AsyncSession,
     tenant: Tenant,
     openings: Sequence[Opening],
     status: TicketStatus,
     channel: Channel,
 ) -> list[Ticket]:
+    """The tickets and their requesters, numbered and added to the session, not written yet."""
     numbers = await reserve_numbers(session, tenant.id, len(openings))
     tickets = [
         _ticket(tenant.id, o, n, status, channel) for o, n in zip(openings, numbers, strict=True)
@@ -192,9 +216,7 @@ async def _insert_tickets(
         )
         for ticket in tickets
     )
-    await session.flush()
     for ticket in tickets:
-        # Flushed with the next rows: one INSERT for the batch's audit rows, not one per step.
         audit(session, ticket, "created", after={"subject": ticket.subject, "status": status.key})
         remember_tags(session, ticket.id, [])  # a new ticket has none: no need to ask
     remember_clocks(session, {ticket.id: [] for ticket in tickets})  # nor SLA clocks
@@ -219,25 +241,25 @@ async def _assign(
     session: AsyncSession, tickets: Sequence[Ticket], openings: Sequence[Opening]
 ) -> None:
     """The group per ticket as `create_ticket` does (`assignment.assign` on the new ticket).
-    A plain queue (no agent to pick) is the same change for every ticket: written in bulk."""
+    A plain queue (no agent to pick) is the same change for every ticket, made before the
+    tickets are written. A group that picks an agent sees the tickets picked before: those
+    are written first (their later changes then take an UPDATE)."""
     by_group: dict[UUID, list[Ticket]] = {}
     for ticket, opening in zip(tickets, openings, strict=True):
         if opening.data.group_id is not None:
             by_group.setdefault(opening.data.group_id, []).append(ticket)
-    moved = False
     for group_id, members in by_group.items():
         group = await assignment.check_group(session, members[0].tenant_id, group_id)
         assert group is not None
         if group.assignment_strategy == AssignmentStrategy.QUEUE_ONLY:
-            await _queue_in(session, members, group_id)
+            _queue_in(session, members, group_id)
             continue
-        for ticket in members:  # each pick sees the ones before it
-            moved |= await assignment.assign(session, ticket, group_id=group_id, assignee_id=None)
-    if moved:
-        await session.flush()
+        for ticket in members:
+            await session.flush()
+            await assignment.assign(session, ticket, group_id=group_id, assignee_id=None)
 
 
-async def _queue_in(session: AsyncSession, tickets: Sequence[Ticket], group_id: UUID) -> None:
+def _queue_in(session: AsyncSession, tickets: Sequence[Ticket], group_id: UUID) -> None:
     session.add_all(
         TicketAssignment(
             tenant_id=ticket.tenant_id,
@@ -253,42 +275,7 @@ async def _queue_in(session: AsyncSession, tickets: Sequence[Ticket], group_id: 
     )
     for ticket in tickets:
         audit(session, ticket, "assigned", field="group_id", before=None, after=group_id)
-    await update_new_tickets(session, tickets, [{"group_id": group_id}] * len(tickets))
-
-
-async def update_new_tickets(
-    session: AsyncSession, tickets: Sequence[Ticket], changes: Sequence[dict[str, Any]]
-) -> None:
-    """What a flush of these changes would write (a new version, `updated_at`/`updated_by`),
-    as one executemany UPDATE instead of one statement per ticket. Every change names the
-    same columns. The tickets were inserted in this transaction, so no one else can have
-    changed them: there is no version to check."""
-    if not tickets:
-        return
-    now, actor = utcnow(), actor_of(session)
-    names = sorted(changes[0])
-    table = cast(Table, Ticket.__table__)
-    statement = (
-        update(table)
-        .where(table.c.tenant_id == bindparam("t_tenant"), table.c.id == bindparam("t_id"))
-        .values(
-            version=bindparam("t_version"),
-            updated_at=bindparam("t_updated_at"),
-            updated_by=bindparam("t_updated_by"),
-            **{name: bindparam(f"v_{name}") for name in names},
-        )
-    )
-    rows = []
-    for ticket, change in zip(tickets, changes, strict=True):
-        values = {"version": ticket.version + 1, "updated_at": now, "updated_by": actor} | change
-        rows.append(
-            {"t_tenant": ticket.tenant_id, "t_id": ticket.id, "t_version": values["version"],
-             "t_updated_at": now, "t_updated_by": actor}
-            | {f"v_{name}": change[name] for name in names}
-        )  # fmt: skip
-        for name, value in values.items():
-            set_committed_value(ticket, name, value)
-    await session.execute(statement, rows)
+        ticket.group_id = group_id
 
 
 async def _created_events(
@@ -308,34 +295,59 @@ async def _created_events(
     ]
 
 
-async def _insert_messages(
-    session: AsyncSession, tickets: Sequence[Ticket], openings: Sequence[Opening], channel: Channel
-) -> list[TicketMessage]:
-    now = utcnow()
-    messages = [
-        _message(ticket, opening, channel, now)
-        for ticket, opening in zip(tickets, openings, strict=True)
-    ]
-    session.add_all(messages)
-    for ticket, message in zip(tickets, messages, strict=True):
-        audit(session, ticket, "message_added", after=str(message.id), internal=False)
-    await session.flush()
-    # What `add_message` changes on the ticket for a customer's public message.
-    await update_new_tickets(
-        session,
-        tickets,
-        [
-            {
-                "message_count": ticket.message_count + 1,
-                "last_message_at": now,
-                "public_message_count": ticket.public_message_count + 1,
-                "last_public_author_type": AuthorType.CONTACT.value,
-                "unread_by_agent": ticket.unread_by_agent + 1,
-            }
-            for ticket in tickets
-        ],
-    )
-    return messages
+#: What a ticket's first message changes on it, and the SLA summary the message may move.
+FIRST_MESSAGE_FIELDS = (
+    "message_count",
+    "public_message_count",
+    "unread_by_agent",
+    "last_message_at",
+    "last_public_author_type",
+    "sla_next_due_at",
+    "sla_at_risk_at",
+    "sla_breached",
+)
+
+
+def _as_created(ticket: Ticket) -> dict[str, Any]:
+    """The ticket's values of FIRST_MESSAGE_FIELDS before its first message (unwritten: a
+    field not set yet has its column default)."""
+    return {
+        "message_count": 0,
+        "public_message_count": 0,
+        "unread_by_agent": 0,
+        "last_message_at": None,
+        "last_public_author_type": None,
+        "sla_next_due_at": ticket.sla_next_due_at,
+        "sla_at_risk_at": ticket.sla_at_risk_at,
+        "sla_breached": bool(ticket.sla_breached),
+    }
+
+
+def _follow_first_message(session: AsyncSession, ticket: Ticket, message: TicketMessage) -> None:
+    """What `add_message` changes on a new ticket for its requester's public message."""
+    ticket.message_count = 1
+    ticket.last_message_at = message.created_at
+    ticket.public_message_count = 1
+    ticket.last_public_author_type = AuthorType.CONTACT.value
+    ticket.unread_by_agent = 1
+    audit(session, ticket, "message_added", after=str(message.id), internal=False)
+
+
+@contextmanager
+def _as_they_were(tickets: Sequence[Ticket], values: Sequence[dict[str, Any]]) -> Iterator[None]:
+    """The written tickets showing `values` for a while (the `ticket.created` snapshot is of
+    the ticket before its first message, as `create_ticket` takes it), nothing marked as
+    changed; their own values come back afterwards."""
+    own = [{name: getattr(ticket, name) for name in FIRST_MESSAGE_FIELDS} for ticket in tickets]
+    for ticket, shown in zip(tickets, values, strict=True):
+        for name, value in shown.items():
+            set_committed_value(ticket, name, value)
+    try:
+        yield
+    finally:
+        for ticket, kept in zip(tickets, own, strict=True):
+            for name, value in kept.items():
+                set_committed_value(ticket, name, value)
 
 
 def _message(ticket: Ticket, opening: Opening, channel: Channel, now: datetime) -> TicketMessage:
@@ -362,7 +374,7 @@ def _message(ticket: Ticket, opening: Opening, channel: Channel, now: datetime) 
     )
 
 
-async def _insert_files(
+def _new_attachments(
     session: AsyncSession, opened: Sequence[Opened], files: Sequence[Sequence[StoredFile]]
 ) -> list[TicketAttachment]:
     now = utcnow()
