@@ -115,6 +115,23 @@ async def record_many(session: AsyncSession, changes: Sequence[Change]) -> None:
     """`record_change` for many changes: one INSERT of audit entries, one of events."""
     if not changes:
         return
+    await _insert_entries(session, changes)
+    await _emit_changes(session, changes)
+
+
+async def record_grouped(
+    session: AsyncSession, groups: Sequence[tuple[Change, Sequence[Change]]]
+) -> None:
+    """Like changes audited together: each group's `Change` is its one audit entry (listing
+    the group's changes, and emitting no event of its own), and each change in the group
+    still emits its own event. One INSERT of the entries, one of the events."""
+    if not groups:
+        return
+    await _insert_entries(session, [entry for entry, _ in groups])
+    await _emit_changes(session, [change for _, changes in groups for change in changes])
+
+
+async def _insert_entries(session: AsyncSession, changes: Sequence[Change]) -> None:
     actor, request_id, now = actor_of(session), request_id_var.get(), utcnow()
     entries = [
         {
@@ -131,6 +148,9 @@ async def record_many(session: AsyncSession, changes: Sequence[Change]) -> None:
         for change in changes
     ]
     await session.execute(insert(cast(Table, AuditEntry.__table__)), entries)
+
+
+async def _emit_changes(session: AsyncSession, changes: Sequence[Change]) -> None:
     await emit_many(
         session,
         [
@@ -143,48 +163,6 @@ async def record_many(session: AsyncSession, changes: Sequence[Change]) -> None:
                 snapshot=change.snapshot,
                 delta=change.delta,
             )
-            for change in changes
-        ],
-    )
-
-
-async def record_grouped(
-    session: AsyncSession, groups: Sequence[tuple[Change, Sequence[Change]]]
-) -> None:
-    """Like changes audited together: each group's `Change` is its one audit entry (listing
-    the group's changes, and emitting no event of its own), and each change in the group
-    still emits its own event. One INSERT of the entries, one of the events."""
-    if not groups:
-        return
-    actor, request_id, now = actor_of(session), request_id_var.get(), utcnow()
-    entries = [
-        {
-            "id": new_id(),
-            "tenant_id": entry.tenant_id,
-            "at": now,
-            "actor": actor,
-            "action": entry.action,
-            "subject_type": entry.subject_type,
-            "subject_id": entry.subject_id,
-            "changes": jsonable(entry.delta if entry.delta is not None else entry.snapshot),
-            "request_id": request_id,
-        }
-        for entry, _ in groups
-    ]
-    await session.execute(insert(cast(Table, AuditEntry.__table__)), entries)
-    await emit_many(
-        session,
-        [
-            event_row(
-                session,
-                subject_type=change.subject_type,
-                action=change.action,
-                tenant_id=change.tenant_id,
-                subject_id=change.subject_id,
-                snapshot=change.snapshot,
-                delta=change.delta,
-            )
-            for _, changes in groups
             for change in changes
         ],
     )
