@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
@@ -53,3 +53,13 @@ def in_tenants(
             for tenant_id, ids in ids_by_tenant.items()
         ),
     )
+
+
+def ids_by_tenant(pairs: Iterable[tuple[UUID, UUID | None]]) -> dict[UUID, list[UUID]]:
+    """`(tenant_id, id)` pairs as `in_tenants` takes them: each tenant's ids, once each, in
+    order; pairs without an id are left out."""
+    grouped: dict[UUID, dict[UUID, None]] = {}
+    for tenant_id, id_ in pairs:
+        if id_ is not None:
+            grouped.setdefault(tenant_id, {})[id_] = None
+    return {tenant_id: list(ids) for tenant_id, ids in grouped.items()}

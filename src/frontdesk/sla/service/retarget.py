@@ -10,7 +10,6 @@ announces the breach once, at its new due time.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -22,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from frontdesk.core.clock import utcnow
 from frontdesk.core.db import actor_of, transaction
 from frontdesk.core.events import emit_many, event_row
-from frontdesk.core.repository import in_tenants
+from frontdesk.core.repository import ids_by_tenant, in_tenants
 from frontdesk.sla import states
 from frontdesk.sla.models import SlaRetarget, TicketSlaState
 from frontdesk.sla.service.engine import maintain
@@ -126,10 +125,7 @@ async def retarget_marked(
         )
         if not marks:
             return 0
-        marked: dict[UUID, list[UUID]] = defaultdict(list)
-        for mark in marks:
-            marked[mark.tenant_id].append(mark.id)
-        free = await _lock_clocks(session, marked)
+        free = await _lock_clocks(session, ids_by_tenant((m.tenant_id, m.id) for m in marks))
         tickets = await session.scalars(
             select(Ticket)
             .where(in_tenants(Ticket.tenant_id, Ticket.id, free))

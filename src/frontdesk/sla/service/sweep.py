@@ -16,6 +16,7 @@ from frontdesk.core.clock import utcnow
 from frontdesk.core.db import actor_of, transaction
 from frontdesk.core.events import emit_many, event_row, jsonable
 from frontdesk.core.ids import new_id
+from frontdesk.core.repository import ids_by_tenant
 from frontdesk.notifications.kinds import NotificationKind
 from frontdesk.notifications.service import Notice, notify_many
 from frontdesk.sla import repository, states
@@ -122,10 +123,7 @@ async def announce_all(session: AsyncSession, claimed: list[TicketSlaState], now
 
 
 async def _load(session: AsyncSession, claimed: list[TicketSlaState]) -> Batch:
-    by_tenant: dict[UUID, list[UUID]] = defaultdict(list)
-    for state in claimed:
-        by_tenant[state.tenant_id].append(state.ticket_id)
-    ticket_ids = {tenant_id: list(dict.fromkeys(ids)) for tenant_id, ids in by_tenant.items()}
+    ticket_ids = ids_by_tenant((state.tenant_id, state.ticket_id) for state in claimed)
     tickets = {t.id: t for t in await session.scalars(repository.tickets_of_batch(ticket_ids))}
     tenant_ids = list(ticket_ids)
     tenants = {
@@ -139,19 +137,14 @@ async def _load(session: AsyncSession, claimed: list[TicketSlaState]) -> Batch:
         tenant_id: await rules_for(session, tenant_id, fingerprint=fingerprints.get(tenant_id))
         for tenant_id in tenant_ids
     }
-    group_ids: dict[UUID, set[UUID]] = defaultdict(set)
-    for ticket in tickets.values():
-        if ticket.group_id is not None:
-            group_ids[ticket.tenant_id].add(ticket.group_id)
+    group_ids = ids_by_tenant((t.tenant_id, t.group_id) for t in tickets.values())
     return Batch(
         tickets=tickets,
         tenants=tenants,
         rules=rules,
         clocks=clocks,
         admins=await _grouped(session, repository.admins_of(tenant_ids)),
-        leads=await _grouped(
-            session, repository.leads_of_groups({k: list(v) for k, v in group_ids.items()})
-        ),
+        leads=await _grouped(session, repository.leads_of_groups(group_ids)),
         followers=await _grouped(session, repository.followers_of_batch(ticket_ids)),
     )
 
@@ -333,9 +326,7 @@ async def _escalate_all(
 
 async def _remember_tags(session: AsyncSession, tickets: list[Ticket]) -> None:
     """The tickets' tags for this unit of work's views, read for every tenant at once."""
-    by_tenant: dict[UUID, list[UUID]] = defaultdict(list)
-    for ticket in tickets:
-        by_tenant[ticket.tenant_id].append(ticket.id)
+    by_tenant = ids_by_tenant((ticket.tenant_id, ticket.id) for ticket in tickets)
     found: dict[UUID, list[str]] = {ticket.id: [] for ticket in tickets}
     for ticket_id, tag in (await session.execute(repository.tags_of_batch(by_tenant))).all():
         found[ticket_id].append(tag)
