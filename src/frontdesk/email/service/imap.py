@@ -151,7 +151,8 @@ class ImapSession:
                 self.client.uid("STORE", uid_set, "+FLAGS", "(\\Deleted)")
                 self.client.expunge()
         if status != "OK":
-            raise ImapFailed(f"cannot move messages to {self.box.processed_folder!r}: {data!r}")
+            said = data[0].decode(errors="replace") if data and isinstance(data[0], bytes) else ""
+            raise ImapFailed(f"cannot move messages to {self.box.processed_folder!r}: {said}")
 
     def close(self) -> None:
         if self.client is None:
