@@ -184,20 +184,15 @@ async def _imported_beyond(
     return await _count_imported(sessionmaker, tenant_id) > before
 
 
-async def _until(
-    within: float,
-    what: str,
-    check: Callable[[], Awaitable[bool]],
-    pause: float = 0.01,
-    raises: bool = True,
-) -> None:
+async def _eventually(
+    within: float, check: Callable[[], Awaitable[bool]], pause: float = 0.01
+) -> bool:
     deadline = time.monotonic() + within
     while not await check():
         if time.monotonic() > deadline:
-            if not raises:
-                return
-            raise AssertionError(f"timed out waiting for {what}")
+            return False
         await asyncio.sleep(pause)
+    return True
 
 
 async def _channel(
@@ -287,19 +282,19 @@ async def test_killing_the_worker_while_it_polls_imap_imports_every_message_once
             before = await _count_imported(sessionmaker, world.a.id)
             worker.start()
             grew = partial(_imported_beyond, sessionmaker, world.a.id, before)
-            if rng.random() < 0.5:
-                # at once after a batch committed: aims at the moment before it is marked
-                await _until(60, "the worker to import", grew, pause=0)
-                tally.right_after_commit += 1
-            else:
-                await _until(60, "the worker to import", grew)
+            at_once = rng.random() < 0.5
+            # At once after a batch is seen committed: aims at the moment before it is marked.
+            pause = 0 if at_once else 0.01
+            assert await _eventually(60, grew, pause), f"no import:\n{worker.log_tail()}"
+            if not at_once:
                 await asyncio.sleep(rng.uniform(0, 0.4))
             worker.kill()
+            tally.right_after_commit += at_once
             await _after_kill(sessionmaker, world, dovecot, correspondence, tally)
             _append(dovecot, correspondence, MAILS_PER_ROUND)
         worker.start()
         # What is still unsettled after this shows in the assertions below.
-        await _until(30, "", partial(_settled, sessionmaker, world, dovecot), raises=False)
+        await _eventually(30, partial(_settled, sessionmaker, world, dovecot))
         worker.stop()
     finally:
         worker.kill()
