@@ -3,6 +3,10 @@
 A fetched message is marked only after the transaction that filed it committed: moved to the
 processed folder when the channel names one, else flagged `\\Seen` and `$Frontdesk`. A crash
 in between fetches it again next time, and its Message-ID makes the second filing a no-op.
+With a processed folder, whatever is still in the folder is fetched (flagged or not), so a
+crash after flagging and before the move cannot strand a message there; the move is one
+`UID MOVE` where the server offers it (RFC 6851), else a copy, a delete and an expunge, and a
+crash inside those leaves a second copy in the processed folder, never none.
 A mailbox with a backlog is worked through batch after batch in the same pass, bounded in
 messages and seconds so that one busy mailbox cannot starve the others. The client is the
 standard library's imaplib, run in a worker thread.
@@ -61,6 +65,14 @@ class ImapFailed(RuntimeError):
     pass
 
 
+def _capabilities(client: imaplib.IMAP4) -> set[str]:
+    """As the server states them after login (before it, a server may name fewer)."""
+    status, data = client.capability()
+    if status != "OK" or not data or not isinstance(data[0], bytes):
+        return set()
+    return {name.upper() for name in data[0].decode(errors="replace").split()}
+
+
 def _quoted(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -71,6 +83,7 @@ class ImapSession:
     def __init__(self, box: Mailbox) -> None:
         self.box = box
         self.client: imaplib.IMAP4 | None = None
+        self.can_move = False
 
     def open(self) -> None:
         box = self.box
@@ -84,6 +97,7 @@ class ImapSession:
             if box.security == ImapSecurity.STARTTLS:
                 client.starttls(ssl.create_default_context())
             client.login(box.user, box.password)
+            self.can_move = box.processed_folder is not None and "MOVE" in _capabilities(client)
             status, _ = client.select(_quoted(box.folder))
             if status != "OK":
                 raise ImapFailed(f"cannot open folder {box.folder!r}")
@@ -94,7 +108,11 @@ class ImapSession:
 
     def unprocessed(self) -> list[str]:
         assert self.client is not None
-        status, data = self.client.uid("SEARCH", "UNKEYWORD", IMPORTED_KEYWORD)
+        criteria: tuple[str, ...] = ("UNKEYWORD", IMPORTED_KEYWORD)
+        if self.box.processed_folder:
+            # What is still here is not moved yet, flagged or not (a crash came in between).
+            criteria = ("UNDELETED",)
+        status, data = self.client.uid("SEARCH", *criteria)
         if status != "OK":
             raise ImapFailed("search failed")
         found = data[0] if data and isinstance(data[0], bytes) else b""
@@ -119,10 +137,22 @@ class ImapSession:
         uid_set = ",".join(uids)
         self.client.uid("STORE", uid_set, "+FLAGS", f"(\\Seen {IMPORTED_KEYWORD})")
         if self.box.processed_folder:
-            status, _ = self.client.uid("COPY", uid_set, _quoted(self.box.processed_folder))
+            self._move(uid_set, _quoted(self.box.processed_folder))
+
+    def _move(self, uid_set: str, folder: str) -> None:
+        """Out of the polled folder; a refused move is the channel's error, and the messages
+        stay to be fetched (and found filed) again."""
+        assert self.client is not None
+        if self.can_move:
+            status, data = self.client.uid("MOVE", uid_set, folder)
+        else:
+            status, data = self.client.uid("COPY", uid_set, folder)
             if status == "OK":
                 self.client.uid("STORE", uid_set, "+FLAGS", "(\\Deleted)")
                 self.client.expunge()
+        if status != "OK":
+            said = data[0].decode(errors="replace") if data and isinstance(data[0], bytes) else ""
+            raise ImapFailed(f"cannot move messages to {self.box.processed_folder!r}: {said}")
 
     def close(self) -> None:
         if self.client is None:
