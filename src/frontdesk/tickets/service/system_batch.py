@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from frontdesk.core.audit import delta_between
+from frontdesk.core.bulk_update import update_rows
 from frontdesk.core.clock import utcnow
 from frontdesk.core.db import actor_of
 from frontdesk.core.events import OutboxEvent, emit_many, event_row, in_transaction
@@ -51,7 +52,7 @@ from frontdesk.tickets.service.views import staff_views
 
 log = get_logger(__name__)
 
-#: Ticket columns an escalation may set, written by one executemany UPDATE.
+#: Ticket columns an escalation may set, written by one UPDATE of all the tickets.
 COLUMNS = (
     "priority",
     "priority_rank",
@@ -392,8 +393,8 @@ def _note(plan: Plan, body: str, now: datetime) -> None:
 
 
 async def _write(session: AsyncSession, plans: list[Plan], now: datetime, kept: list[str]) -> None:
-    """One multi-row INSERT per table of the new rows, then one executemany UPDATE of the
-    tickets (with the `kept` columns as the tickets hold them). Plain rows, not ORM objects:
+    """One multi-row INSERT per table of the new rows, then one UPDATE of the tickets
+    (`update_rows`, with the `kept` columns as the tickets hold them). Plain rows, not ORM objects:
     they are stamped here as a flush would stamp them."""
     if not plans:
         return
@@ -412,18 +413,13 @@ async def _write(session: AsyncSession, plans: list[Plan], now: datetime, kept: 
         values = {name: plan.values.get(name, getattr(ticket, name)) for name in COLUMNS}
         values |= {name: getattr(ticket, name) for name in kept}
         values |= {"version": ticket.version + 1, "updated_at": now, "updated_by": actor}
-        rows.append({"t_tenant": ticket.tenant_id, "t_id": ticket.id} | values)
+        rows.append({"tenant_id": ticket.tenant_id, "id": ticket.id} | values)
         for name, value in values.items():
             set_committed_value(ticket, name, value)
         if plan.tags:
             remember_tags(session, ticket.id, {*plan.before["tags"], *plan.tags})
     table = cast(Table, Ticket.__table__)
-    statement = (
-        update(table)
-        .where(table.c.tenant_id == bindparam("t_tenant"), table.c.id == bindparam("t_id"))
-        .values({name: bindparam(name) for name in (*COLUMNS, *BOOKKEEPING, *kept)})
-    )
-    await session.execute(statement, rows)
+    await update_rows(session, table, (*COLUMNS, *BOOKKEEPING, *kept), rows)
 
 
 async def _announce(
