@@ -21,10 +21,10 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from frontdesk.core.audit import delta_between
+from frontdesk.core.bulk_update import update_rows
 from frontdesk.core.clock import utcnow
 from frontdesk.core.db import actor_of
-from frontdesk.core.events import OutboxEvent, emit_many, event_row, in_transaction
+from frontdesk.core.events import OutboxEvent, emit_many, event_row, in_transaction, jsonable
 from frontdesk.core.ids import new_id
 from frontdesk.core.logs import get_logger
 from frontdesk.core.repository import in_tenants
@@ -43,15 +43,16 @@ from frontdesk.tickets.models import (
     TicketTag,
 )
 from frontdesk.tickets.repository import remember_tags
+from frontdesk.tickets.schemas import TicketPublic
 from frontdesk.tickets.service.assignment import ASSIGNABLE_ROLES
 from frontdesk.tickets.service.system import RANKED, SystemChange, apply_system_change
 from frontdesk.tickets.service.tags import normalize
 from frontdesk.tickets.service.timeline import INTERNAL_FIELDS
-from frontdesk.tickets.service.views import staff_views
+from frontdesk.tickets.service.views import sla_at_risk, sla_breached, staff_views
 
 log = get_logger(__name__)
 
-#: Ticket columns an escalation may set, written by one executemany UPDATE.
+#: Ticket columns an escalation may set, written by one UPDATE of all the tickets.
 COLUMNS = (
     "priority",
     "priority_rank",
@@ -61,6 +62,10 @@ COLUMNS = (
     "last_message_at",
 )
 BOOKKEEPING = ("version", "updated_at", "updated_by")
+#: The columns `_write` sets that the staff view shows.
+VIEWED_COLUMNS = tuple(
+    name for name in (*COLUMNS, *BOOKKEEPING) if name in TicketPublic.model_fields
+)
 
 
 @dataclass
@@ -155,7 +160,7 @@ async def apply_system_changes(
     await _write(session, changed, now, names)
     written = {plan.ticket.id for plan in changed}
     await _keep(session, [t for t in tickets if t.id in kept and t.id not in written], names)
-    await _announce(session, tenants, changed)
+    await _announce(session, changed)
     applied = Applied({plan.ticket.id: plan.refused for plan in plans if plan.refused})
     for ticket in one_by_one:
         parts = await apply_system_change(
@@ -392,8 +397,8 @@ def _note(plan: Plan, body: str, now: datetime) -> None:
 
 
 async def _write(session: AsyncSession, plans: list[Plan], now: datetime, kept: list[str]) -> None:
-    """One multi-row INSERT per table of the new rows, then one executemany UPDATE of the
-    tickets (with the `kept` columns as the tickets hold them). Plain rows, not ORM objects:
+    """One multi-row INSERT per table of the new rows, then one UPDATE of the tickets
+    (`update_rows`, with the `kept` columns as the tickets hold them). Plain rows, not ORM objects:
     they are stamped here as a flush would stamp them."""
     if not plans:
         return
@@ -412,31 +417,24 @@ async def _write(session: AsyncSession, plans: list[Plan], now: datetime, kept: 
         values = {name: plan.values.get(name, getattr(ticket, name)) for name in COLUMNS}
         values |= {name: getattr(ticket, name) for name in kept}
         values |= {"version": ticket.version + 1, "updated_at": now, "updated_by": actor}
-        rows.append({"t_tenant": ticket.tenant_id, "t_id": ticket.id} | values)
+        rows.append({"tenant_id": ticket.tenant_id, "id": ticket.id} | values)
         for name, value in values.items():
             set_committed_value(ticket, name, value)
         if plan.tags:
             remember_tags(session, ticket.id, {*plan.before["tags"], *plan.tags})
     table = cast(Table, Ticket.__table__)
-    statement = (
-        update(table)
-        .where(table.c.tenant_id == bindparam("t_tenant"), table.c.id == bindparam("t_id"))
-        .values({name: bindparam(name) for name in (*COLUMNS, *BOOKKEEPING, *kept)})
-    )
-    await session.execute(statement, rows)
+    await update_rows(session, table, (*COLUMNS, *BOOKKEEPING, *kept), rows)
 
 
-async def _announce(
-    session: AsyncSession, tenants: Mapping[UUID, Tenant], plans: list[Plan]
-) -> None:
+async def _announce(session: AsyncSession, plans: list[Plan]) -> None:
     """The events of the changed tickets, in one INSERT, then the in-transaction reactions to
     them (SLA state), ticket by ticket as the per-ticket path runs them."""
     if not plans:
         return
-    views = await _views(session, tenants, [plan.ticket for plan in plans])
+    now = utcnow()
     rows: list[dict[str, Any]] = []
     for plan in plans:
-        ticket, after = plan.ticket, views[plan.ticket.id]
+        ticket, after = plan.ticket, _view_after(plan, now)
         if plan.note is not None:
             rows.append(_note_event(session, ticket, plan.note))
         rows.append(
@@ -447,12 +445,37 @@ async def _announce(
                 tenant_id=ticket.tenant_id,
                 subject_id=ticket.id,
                 snapshot=after,
-                delta=delta_between(plan.before, after),
+                delta=_delta(plan.before, after),
             )
         )
     await emit_many(session, rows)
     for row in rows:
         await in_transaction.react(session, OutboxEvent(**row))
+
+
+def _view_after(plan: Plan, now: datetime) -> dict[str, Any]:
+    """The ticket's staff view after `_write`, as `staff_views` shows it: the view before with
+    what `_write` set (the `kept` columns were in it already), the tags the change added and
+    the SLA flags at `now`, without validating and dumping every field of the view a second
+    time for each ticket."""
+    ticket = plan.ticket
+    after = dict(plan.before)
+    for name in VIEWED_COLUMNS:
+        after[name] = jsonable(getattr(ticket, name))
+    if plan.tags:
+        after["tags"] = sorted({*plan.before["tags"], *plan.tags})
+    after["sla_at_risk"] = sla_at_risk(ticket, now)
+    after["sla_breached"] = sla_breached(ticket, now)
+    return after
+
+
+def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """`delta_between` of two views that are JSON values already (no conversion again)."""
+    return {
+        name: [before.get(name), value]
+        for name, value in after.items()
+        if before.get(name) != value
+    }
 
 
 def _note_event(session: AsyncSession, ticket: Ticket, note: dict[str, Any]) -> dict[str, Any]:
