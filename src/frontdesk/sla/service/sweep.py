@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
@@ -57,35 +54,11 @@ async def sweep(
     What the batch needs is read up front and written in bulk at the end.
     """
     now = now or utcnow()
-    with cyclic_gc_paused():
-        async with transaction(sessionmaker, actor=SWEEP_ACTOR) as session:
-            claimed = list((await session.scalars(repository.due_for_sweep(now, batch_size))).all())
-            if claimed:
-                await announce_all(session, claimed, now)
-            return len(claimed)
-
-
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch runs; it resumes after, when the batch's
-    objects are gone with its session.
-
-    A batch of 500 keeps tens of thousands of dicts, rows and ORM states alive until its
-    commit: they are promoted out of the young generations and set off full collections,
-    each walking the whole heap again (about a fifth of the batch's CPU time). Reference
-    counting still frees what is dropped meanwhile: memory grows only by the cycles made in
-    one batch.
-    Process-wide: work that runs meanwhile in the same process (the embedded server's
-    requests) goes without cyclic collection for those moments too.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
+    async with transaction(sessionmaker, actor=SWEEP_ACTOR) as session:
+        claimed = list((await session.scalars(repository.due_for_sweep(now, batch_size))).all())
+        if claimed:
+            await announce_all(session, claimed, now)
+        return len(claimed)
 
 
 @dataclass
