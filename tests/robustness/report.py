@@ -164,6 +164,28 @@ SECTIONS: list[tuple[str, str, dict[str, str]]] = [
         },
     ),
     (
+        "crash_intake",
+        "Crash: worker killed -9 while polling IMAP (Dovecot on loopback, flag and move channels)",
+        {
+            "kills": "kills",
+            "kills_right_after_a_commit": "kills right after an import committed",
+            "kills_mid_import": "kills with mail still waiting",
+            "kills_between_commit_and_mark": "kills between a commit and its flag or move",
+            "messages_appended": "messages appended to the mailboxes",
+            "replies_appended": "of which replies to earlier ones",
+            "messages_with_a_file": "of which with an attachment",
+            "imported": "messages imported",
+            "duplicates_avoided": "committed, fetched again and recognised",
+            "imported_twice": "messages filed twice",
+            "lost": "messages lost",
+            "replies_misthreaded": "replies on the wrong ticket",
+            "files_wrong": "messages with wrong attachments",
+            "marked_not_imported": "flagged or moved before their import committed",
+            "left_unmarked": "left unflagged or unmoved",
+            "two_copies_in_mailbox": "left twice in the mailbox",
+        },
+    ),
+    (
         "crash_api",
         "Crash: API process killed -9 during concurrent writes",
         {
