@@ -287,6 +287,38 @@ async def test_a_processed_folder_receives_what_was_imported(
     assert (dovecot.count("Incoming"), dovecot.count("Processed")) == (0, 1)
 
 
+async def test_a_refused_move_is_the_channels_error_and_holds_no_new_mail_back(
+    client: httpx.AsyncClient,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: LocalBlobStore,
+    dovecot: Mailbox,
+) -> None:
+    dovecot.create("Unsorted")
+    channel_id = await _imap_channel(
+        client, world, dovecot.port, folder="Unsorted", processed_folder="Sorted"
+    )
+    channel_url = f"/api/v1/tenants/{world.a.slug}/channels/{channel_id}"
+    for n in range(BATCH):
+        dovecot.append(raw_mail(f"Before the folder exists {n}"), folder="Unsorted")
+    await poll_all(sessionmaker, store, every_seconds=0)
+    shown = await client.get(channel_url, headers=world.a["owner"].auth)
+    assert "cannot move messages to 'Sorted'" in shown.json()["last_error"]
+    assert (dovecot.count("Unsorted"), len(await _tickets_all(client, world))) == (BATCH, BATCH)
+
+    # A full batch flagged and not moved: new mail is fetched ahead of it, nothing twice.
+    dovecot.append(raw_mail("While the folder is missing"), folder="Unsorted")
+    await poll_all(sessionmaker, store, every_seconds=0)
+    assert len(await _tickets_all(client, world)) == BATCH + 1
+
+    dovecot.create("Sorted")
+    await poll_all(sessionmaker, store, every_seconds=0)
+    assert (dovecot.count("Unsorted"), dovecot.count("Sorted")) == (0, BATCH + 1)
+    assert len(await _tickets_all(client, world)) == BATCH + 1
+    shown = await client.get(channel_url, headers=world.a["owner"].auth)
+    assert shown.json()["last_error"] is None
+
+
 async def test_a_wrong_password_is_recorded_on_the_channel(
     client: httpx.AsyncClient,
     world: World,

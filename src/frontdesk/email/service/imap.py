@@ -3,8 +3,8 @@
 A fetched message is marked only after the transaction that filed it committed: moved to the
 processed folder when the channel names one, else flagged `\\Seen` and `$Frontdesk`. A crash
 in between fetches it again next time, and its Message-ID makes the second filing a no-op.
-With a processed folder, whatever is still in the folder is fetched (flagged or not), so a
-crash after flagging and before the move cannot strand a message there; the move is one
+With a processed folder, flagged mail still in the folder is fetched again after the new mail,
+so a crash after flagging and before the move cannot strand a message there; the move is one
 `UID MOVE` where the server offers it (RFC 6851), else a copy, a delete and an expunge, and a
 crash inside those leaves a second copy in the processed folder, never none.
 A mailbox with a backlog is worked through batch after batch in the same pass, bounded in
@@ -107,16 +107,21 @@ class ImapSession:
         self.client = client
 
     def unprocessed(self) -> list[str]:
+        """New mail first; then, with a processed folder, mail flagged but still here (a crash
+        or a refused move came between the flag and the move), already filed, to move again.
+        New mail first, so a move the server keeps refusing never holds new mail back."""
+        fresh = self._search("UNKEYWORD", IMPORTED_KEYWORD)
+        if not self.box.processed_folder or len(fresh) >= BATCH:
+            return fresh[:BATCH]
+        return (fresh + self._search("UNDELETED", "KEYWORD", IMPORTED_KEYWORD))[:BATCH]
+
+    def _search(self, *criteria: str) -> list[str]:
         assert self.client is not None
-        criteria: tuple[str, ...] = ("UNKEYWORD", IMPORTED_KEYWORD)
-        if self.box.processed_folder:
-            # What is still here is not moved yet, flagged or not (a crash came in between).
-            criteria = ("UNDELETED",)
         status, data = self.client.uid("SEARCH", *criteria)
         if status != "OK":
             raise ImapFailed("search failed")
         found = data[0] if data and isinstance(data[0], bytes) else b""
-        return [uid.decode() for uid in found.split()[:BATCH]]
+        return [uid.decode() for uid in found.split()]
 
     def fetch(self, uids: list[str]) -> dict[str, bytes]:
         """The raw messages of `uids`, in one round trip; a vanished one is simply absent."""
