@@ -95,7 +95,7 @@ def message(number: int) -> bytes:
     ).encode()
 
 
-async def run(database_url: str, count: int, batch: int) -> None:
+async def run(database_url: str, count: int, batch: int, batched_only: bool) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -123,7 +123,7 @@ async def run(database_url: str, count: int, batch: int) -> None:
         )
         session.add(channel)
     modes = (("one per transaction", 1, 0), (f"batches of {batch}", batch, count))
-    for label, size, first in modes:
+    for label, size, first in modes[1:] if batched_only else modes:
         raws = [message(number) for number in range(first, first + count)]
         database = await database_cpu(sessionmaker)
         started, cpu = time.perf_counter(), time.process_time()
@@ -169,10 +169,13 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("-n", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=50, help="messages per transaction")
+    parser.add_argument(
+        "--batched-only", action="store_true", help="skip the one-per-transaction round"
+    )
     arguments = parser.parse_args()
     upgrade(arguments.database_url)
     load_subscribers()  # the SLA engine follows new tickets, as in the worker
-    asyncio.run(run(arguments.database_url, arguments.n, arguments.batch))
+    asyncio.run(run(arguments.database_url, arguments.n, arguments.batch, arguments.batched_only))
 
 
 if __name__ == "__main__":

@@ -26,9 +26,9 @@ from frontdesk.email.threads import ticket_number_in_subject
 from frontdesk.identity.context import Principal, TenantContext
 from frontdesk.identity.models import Contact, Group, User
 from frontdesk.identity.policy import Role
-from frontdesk.identity.repository import contact_id_by_email
+from frontdesk.identity.repository import contact_id_by_email, normalize_email
 from frontdesk.identity.schemas import ContactCreate
-from frontdesk.identity.service.contacts import create_contact
+from frontdesk.identity.service.contacts import contacts_for_senders
 from frontdesk.tenancy.models import Tenant
 from frontdesk.tickets.models import (
     Channel,
@@ -133,10 +133,9 @@ async def sender_contact(conversation: Conversation) -> UUID:
     if found is not None:
         return found
     name = mail.sender_name.strip() or mail.sender.split("@", 1)[0]
-    created = await create_contact(
-        session, tenant_id, ContactCreate(name=name, emails=[mail.sender])
-    )
-    return created.id
+    data = ContactCreate(name=name, emails=[mail.sender])
+    created = await contacts_for_senders(session, tenant_id, [data])
+    return created[normalize_email(mail.sender)].id
 
 
 async def is_participant(session: AsyncSession, ticket: Ticket, contact_id: UUID) -> bool:
