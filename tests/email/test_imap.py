@@ -199,11 +199,13 @@ def raw_mail(subject: str, message_id: str | None = None) -> bytes:
     ).encode()
 
 
-async def _imap_channel(client: httpx.AsyncClient, world: World, port: int, **imap: str) -> str:
+async def imap_channel(
+    client: httpx.AsyncClient, world: World, port: int, address: str = DESK, **imap: str
+) -> str:
     body = {
         "kind": "email",
-        "name": "IMAP desk",
-        "address": DESK,
+        "name": f"IMAP {address}",
+        "address": address,
         "mode": "imap",
         "imap": {
             "host": "127.0.0.1",
@@ -241,7 +243,7 @@ async def test_polling_imports_each_message_once_and_flags_it(
     store: LocalBlobStore,
     dovecot: Mailbox,
 ) -> None:
-    await _imap_channel(client, world, dovecot.port)
+    await imap_channel(client, world, dovecot.port)
     repeated = make_msgid(domain="customer.example.org")
     for raw in (raw_mail("First"), raw_mail("Second", repeated), raw_mail("Again", repeated)):
         dovecot.append(raw)
@@ -279,9 +281,7 @@ async def test_a_processed_folder_receives_what_was_imported(
 ) -> None:
     dovecot.create("Incoming")
     dovecot.create("Processed")
-    await _imap_channel(
-        client, world, dovecot.port, folder="Incoming", processed_folder="Processed"
-    )
+    await imap_channel(client, world, dovecot.port, folder="Incoming", processed_folder="Processed")
     dovecot.append(raw_mail("Moved along"), folder="Incoming")
     assert await poll_all(sessionmaker, store, every_seconds=0) == 1
     assert (dovecot.count("Incoming"), dovecot.count("Processed")) == (0, 1)
@@ -295,7 +295,7 @@ async def test_a_refused_move_is_the_channels_error_and_holds_no_new_mail_back(
     dovecot: Mailbox,
 ) -> None:
     dovecot.create("Unsorted")
-    channel_id = await _imap_channel(
+    channel_id = await imap_channel(
         client, world, dovecot.port, folder="Unsorted", processed_folder="Sorted"
     )
     channel_url = f"/api/v1/tenants/{world.a.slug}/channels/{channel_id}"
@@ -326,7 +326,7 @@ async def test_a_wrong_password_is_recorded_on_the_channel(
     store: LocalBlobStore,
     dovecot: Mailbox,
 ) -> None:
-    channel_id = await _imap_channel(client, world, dovecot.port, password="not-the-password")
+    channel_id = await imap_channel(client, world, dovecot.port, password="not-the-password")
     assert await poll_all(sessionmaker, store, every_seconds=0) == 0
     shown = await client.get(
         f"/api/v1/tenants/{world.a.slug}/channels/{channel_id}", headers=world.a["owner"].auth
@@ -345,7 +345,7 @@ async def test_a_backlog_is_worked_through_in_one_pass_within_its_limit(
     dovecot: Mailbox,
 ) -> None:
     dovecot.create("Backlog")
-    await _imap_channel(client, world, dovecot.port, folder="Backlog")
+    await imap_channel(client, world, dovecot.port, folder="Backlog")
     waiting = 2 * BATCH + 20
     connection = dovecot.client()
     try:

@@ -41,7 +41,12 @@ from frontdesk.core.config import Settings
 from frontdesk.email.models import InboundMail
 from frontdesk.email.service.imap import IMPORTED_KEYWORD
 from frontdesk.tickets.models import TicketAttachment, TicketMessage
-from tests.email.test_imap import DOVECOT, PASSWORD, USER, Mailbox, dovecot  # noqa: F401
+from tests.email.test_imap import (  # noqa: F401
+    DOVECOT,
+    Mailbox,
+    dovecot,
+    imap_channel,
+)
 from tests.factories import World
 from tests.robustness.counters import record
 from tests.robustness.processes import Worker
@@ -196,30 +201,6 @@ async def _eventually(
     return True
 
 
-async def _channel(
-    client: httpx.AsyncClient, world: World, port: int, folder: str, processed: str | None
-) -> None:
-    body = {
-        "kind": "email",
-        "name": f"IMAP {folder}",
-        "address": ADDRESS[folder],
-        "mode": "imap",
-        "imap": {
-            "host": "127.0.0.1",
-            "port": port,
-            "security": "none",
-            "user": USER,
-            "password": PASSWORD,
-            "folder": folder,
-            "processed_folder": processed,
-        },
-    }
-    response = await client.post(
-        f"/api/v1/tenants/{world.a.slug}/channels", json=body, headers=world.a["owner"].auth
-    )
-    assert response.status_code == 201, response.text
-
-
 @dataclass
 class Tally:
     kills: int = 0
@@ -270,8 +251,10 @@ async def test_killing_the_worker_while_it_polls_imap_imports_every_message_once
     rng = random.Random(SEED)
     for folder in (INCOMING, PROCESSED):
         dovecot.create(folder)
-    await _channel(client, world, dovecot.port, FLAGGED, None)
-    await _channel(client, world, dovecot.port, INCOMING, PROCESSED)
+    await imap_channel(client, world, dovecot.port, ADDRESS[FLAGGED], folder=FLAGGED)
+    await imap_channel(
+        client, world, dovecot.port, ADDRESS[INCOMING], folder=INCOMING, processed_folder=PROCESSED
+    )
     correspondence = Correspondence(random.Random(SEED + 2))
     _append(dovecot, correspondence, FIRST_MAILS)
     worker = Worker(

@@ -36,8 +36,12 @@ class AuditEntry(Base):
 
 def delta_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """`{field: [before, after]}` for every field whose JSON value changed."""
-    old, new = jsonable(before), jsonable(after)
-    return {key: [old.get(key), new.get(key)] for key in new if old.get(key) != new.get(key)}
+    return json_delta(jsonable(before), jsonable(after))
+
+
+def json_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """`delta_between` of two views that are JSON values already (no second conversion)."""
+    return {key: [before.get(key), new] for key, new in after.items() if before.get(key) != new}
 
 
 def record_change(

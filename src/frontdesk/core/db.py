@@ -95,6 +95,12 @@ def set_actor(session: AsyncSession, actor: str) -> None:
     session.info["actor"] = actor
 
 
+def new_row_stamps(session: Session | AsyncSession, now: datetime) -> dict[str, Any]:
+    """The audit columns a flush stamps on a new row, for rows written as plain INSERTs."""
+    actor = actor_of(session)
+    return {"created_at": now, "updated_at": now, "created_by": actor, "updated_by": actor}
+
+
 @event.listens_for(Session, "before_flush")
 def _stamp_audit_fields(session: Session, _context: object, _instances: object) -> None:
     actor = actor_of(session)

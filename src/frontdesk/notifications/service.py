@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.core.audit import Change, record_change, record_grouped, record_update
 from frontdesk.core.clock import utcnow
-from frontdesk.core.db import actor_of
+from frontdesk.core.db import new_row_stamps
 from frontdesk.core.errors import NotFound
 from frontdesk.core.events import jsonable
 from frontdesk.core.ids import new_id
@@ -109,7 +109,7 @@ async def notify_many(session: AsyncSession, notices: Sequence[Notice]) -> int:
         kinds={n.kind for n, _ in wanted},
         channel=NotificationChannel.IN_APP,
     )
-    actor, now = actor_of(session), utcnow()
+    stamps = new_row_stamps(session, utcnow())
     rows = []
     for notice, users in wanted:
         data = jsonable(notice.data or {})  # once per notice, shared by its recipients' rows
@@ -124,11 +124,8 @@ async def notify_many(session: AsyncSession, notices: Sequence[Notice]) -> int:
                 "body": notice.body,
                 "data": data,
                 "read_at": None,
-                "created_at": now,
-                "updated_at": now,
-                "created_by": actor,
-                "updated_by": actor,
             }
+            | stamps
             for user_id in users
             if (notice.tenant_id, user_id, notice.kind) not in muted
         ]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -15,7 +14,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from frontdesk.core.audit import Change, delta_between, record_change, record_many
 from frontdesk.core.clock import utcnow
-from frontdesk.core.db import actor_of
+from frontdesk.core.db import new_row_stamps
 from frontdesk.core.errors import AlreadyExists, NotFound
 from frontdesk.core.ids import new_id
 from frontdesk.core.repository import get_scoped, scoped
@@ -233,10 +232,9 @@ async def contacts_for_senders(
     organizations = await _organizations_by_domain(
         session, tenant_id, {email.rsplit("@", 1)[1] for email in missing}
     )
-    actor, now = actor_of(session), utcnow()
+    stamps = new_row_stamps(session, utcnow())
     created = [
-        _new_contact(tenant_id, by_email[email], organizations, email, actor, now)
-        for email in missing
+        _new_contact(tenant_id, by_email[email], organizations, email, stamps) for email in missing
     ]
     # Plain rows, not ORM objects: nothing reads these contacts back in this session, and
     # building and flushing objects cost more than the statements.
@@ -244,7 +242,7 @@ async def contacts_for_senders(
     await session.execute(
         insert(_table(ContactEmail)),
         [
-            _row(tenant_id, actor, now, contact_id=row["id"], email=email, is_primary=True)
+            _row(tenant_id, stamps, contact_id=row["id"], email=email, is_primary=True)
             for email, row in zip(missing, created, strict=True)
         ],
     )
@@ -270,17 +268,9 @@ def _table(model: type[Contact] | type[ContactEmail]) -> Table:
     return cast(Table, model.__table__)
 
 
-def _row(tenant_id: UUID, actor: str, now: datetime, **values: Any) -> dict[str, Any]:
-    """A row of a tenant table with what `Base` and the flush would stamp on it."""
-    return {
-        "tenant_id": tenant_id,
-        "id": new_id(),
-        "created_at": now,
-        "updated_at": now,
-        "created_by": actor,
-        "updated_by": actor,
-        **values,
-    }
+def _row(tenant_id: UUID, stamps: dict[str, Any], **values: Any) -> dict[str, Any]:
+    """A new row of a tenant table with what `Base` and the flush would set on it."""
+    return {"tenant_id": tenant_id, "id": new_id(), **stamps, **values}
 
 
 def _new_contact(
@@ -288,13 +278,11 @@ def _new_contact(
     data: ContactCreate,
     organizations: dict[str, UUID],
     email: str,
-    actor: str,
-    now: datetime,
+    stamps: dict[str, Any],
 ) -> dict[str, Any]:
     return _row(
         tenant_id,
-        actor,
-        now,
+        stamps,
         name=data.name,
         phone=data.phone,
         organization_id=organizations.get(email.rsplit("@", 1)[1].lower()),

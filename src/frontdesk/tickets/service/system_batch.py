@@ -21,9 +21,10 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from frontdesk.core.audit import json_delta
 from frontdesk.core.bulk_update import update_rows
 from frontdesk.core.clock import utcnow
-from frontdesk.core.db import actor_of
+from frontdesk.core.db import actor_of, new_row_stamps
 from frontdesk.core.events import OutboxEvent, emit_many, event_row, in_transaction, jsonable
 from frontdesk.core.ids import new_id
 from frontdesk.core.logs import get_logger
@@ -403,7 +404,7 @@ async def _write(session: AsyncSession, plans: list[Plan], now: datetime, kept: 
     if not plans:
         return
     actor = actor_of(session)
-    stamps = {"created_at": now, "updated_at": now, "created_by": actor, "updated_by": actor}
+    stamps = new_row_stamps(session, now)
     by_model: dict[type[Any], list[dict[str, Any]]] = {}
     for plan in plans:
         for model, row in plan.rows:
@@ -445,7 +446,7 @@ async def _announce(session: AsyncSession, plans: list[Plan]) -> None:
                 tenant_id=ticket.tenant_id,
                 subject_id=ticket.id,
                 snapshot=after,
-                delta=_delta(plan.before, after),
+                delta=json_delta(plan.before, after),
             )
         )
     await emit_many(session, rows)
@@ -467,15 +468,6 @@ def _view_after(plan: Plan, now: datetime) -> dict[str, Any]:
     after["sla_at_risk"] = sla_at_risk(ticket, now)
     after["sla_breached"] = sla_breached(ticket, now)
     return after
-
-
-def _delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """`delta_between` of two views that are JSON values already (no conversion again)."""
-    return {
-        name: [before.get(name), value]
-        for name, value in after.items()
-        if before.get(name) != value
-    }
 
 
 def _note_event(session: AsyncSession, ticket: Ticket, note: dict[str, Any]) -> dict[str, Any]:

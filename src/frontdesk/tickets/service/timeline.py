@@ -11,7 +11,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from frontdesk.core.clock import utcnow
-from frontdesk.core.db import actor_of
+from frontdesk.core.db import new_row_stamps
 from frontdesk.core.events import (
     OutboxEvent,
     emit_and_react,
@@ -66,12 +66,7 @@ def audit(
     if batch is None:
         session.add(TicketAudit(**values))
         return
-    now, actor = utcnow(), actor_of(session)
-    batch.audits.append(
-        values
-        | {"id": new_id(), "created_at": now, "updated_at": now}
-        | {"created_by": actor, "updated_by": actor}
-    )
+    batch.audits.append(values | {"id": new_id()} | new_row_stamps(session, utcnow()))
 
 
 def audit_fields(session: AsyncSession, ticket: Ticket, delta: dict[str, list[Any]]) -> None:
