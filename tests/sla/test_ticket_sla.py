@@ -193,3 +193,16 @@ async def test_ticket_lists_filter_and_sort_by_sla(desk: Desk) -> None:
     assert refused.status_code == 403
     customer = await desk.get(f"/tickets/{late['id']}", desk.contact)
     assert not [name for name in customer if name.startswith("sla_")]
+
+
+async def test_an_admin_recompute_applies_a_policy_made_after_the_ticket(desk: Desk) -> None:
+    ticket = await desk.ticket()
+    policy = await desk.policy()  # the re-targeting job, not this request, would take it later
+    assert (await desk.sla(ticket["id"])) == {}
+
+    recomputed = await desk.post(f"/tickets/{ticket['id']}/sla/recompute", {})
+    assert recomputed["policy_id"] == policy["id"]
+    targets = {state["metric"]: state["target_minutes"] for state in recomputed["states"]}
+    assert targets == {"first_response": 60, "resolution": 480}  # next response: on a reply
+    assert recomputed == await desk.get(f"/tickets/{ticket['id']}/sla")
+    assert recomputed["next_due_at"] is not None

@@ -107,9 +107,9 @@ class ImapSession:
         self.client = client
 
     def unprocessed(self) -> list[str]:
-        """New mail first; then, with a processed folder, mail flagged but still here (a crash
-        or a refused move came between the flag and the move), already filed, to move again.
-        New mail first, so a move the server keeps refusing never holds new mail back."""
+        """New mail first (so a move the server keeps refusing never holds it back); then, with
+        a processed folder, mail flagged but still here, already filed, to move again (a crash
+        or a refused move came between the flag and the move)."""
         fresh = self._search("UNKEYWORD", IMPORTED_KEYWORD)
         if not self.box.processed_folder or len(fresh) >= BATCH:
             return fresh[:BATCH]
